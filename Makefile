@@ -1,0 +1,64 @@
+# The two README commands: `make book` (build the whole book on the default profile) and
+# `make test` (the library tests, the notebooks under nbval on the smoke profile, the book build).
+# Each creates .venv when it is missing and installs the pinned requirements; a second run reuses
+# the venv and reinstalls only when requirements.txt or pyproject.toml changed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PROFILE ?= mini
+DEVICE  ?= auto
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
+export PYTHONUNBUFFERED := 1
+export MPLBACKEND := Agg
+
+.PHONY: help venv book notebooks html test test-lib test-notebooks test-book sync clean clean-cache
+
+help:
+	@echo "make book     execute every notebook (PROFILE=$(PROFILE), DEVICE=$(DEVICE)) and build _build/html"
+	@echo "make test     library tests, notebooks under nbval (smoke profile), book build with -W"
+	@echo "make sync     re-pair notebooks/*.py -> .ipynb (keeps outputs)"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (redundancy)" >/dev/null
+	@touch $@
+
+# --- the book -------------------------------------------------------------------------------
+book: notebooks html
+	@echo "Book built: open file://$(CURDIR)/_build/html/index.html"
+
+notebooks: $(STAMP)
+	$(BIN)/python -m redundancy.notebook_tools execute --profile $(PROFILE) --device $(DEVICE) $(NOTEBOOKS)
+
+html: $(STAMP)
+	$(BIN)/jupyter-book build . -W --keep-going --builder html
+
+sync: $(STAMP)
+	$(BIN)/jupytext --sync $(NOTEBOOKS)
+
+# --- the tests ------------------------------------------------------------------------------
+test: test-lib test-notebooks test-book
+
+test-lib: $(STAMP)
+	REDUNDANCY_PROFILE=smoke $(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+test-notebooks: $(STAMP)
+	rm -rf _build/nbval && $(BIN)/python -m redundancy.notebook_tools prepare-nbval --out _build/nbval $(NOTEBOOKS:.py=.ipynb)
+	REDUNDANCY_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider --nbval-current-env _build/nbval
+
+test-book: $(STAMP)
+	rm -rf _build/testbook && $(BIN)/jupyter-book build . -W --keep-going --builder html --path-output _build/testbook
+	test -f _build/testbook/_build/html/index.html
+
+clean:
+	rm -rf _build
+
+clean-cache:
+	rm -rf .cache/redundancy

@@ -1,0 +1,232 @@
+"""Profiles: every size and budget the pipeline uses, in one place.
+
+Three profiles share one code path (see DESIGN.md): ``paper`` (real Speech Commands and hub
+checkpoints on a GPU box), ``mini`` (the default: synthetic corpus and tiny self-supervised models
+pre-trained here, about 30 minutes on a 2-core CPU) and ``smoke`` (a few clips and tiny-tiny models,
+for tests). Nothing downstream hard-codes a size: it reads it from the profile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+PROFILE_NAMES: tuple[str, ...] = ("smoke", "mini", "paper")
+DEFAULT_PROFILE = "mini"
+PROFILE_ENV = "REDUNDANCY_PROFILE"
+
+#: The three self-supervised families the book studies.
+FAMILIES: tuple[str, ...] = ("wav2vec2", "hubert", "wavlm")
+
+#: CNN feature encoder geometry of every real checkpoint: 20 ms frames (stride 320) at 16 kHz.
+CONV_KERNEL: tuple[int, ...] = (10, 3, 3, 3, 3, 2, 2)
+CONV_STRIDE: tuple[int, ...] = (5, 2, 2, 2, 2, 2, 2)
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """SynthCommands (mini/smoke) or the real Speech Commands root (paper)."""
+
+    n_speakers: int = 48
+    repetitions: int = 3  # utterances per word and speaker
+    heldout_fraction: float = 0.1  # fraction of speakers in validation, and again in test
+    pretrain_utterances: int = 1200  # multi-word utterances for self-supervised pre-training
+    pretrain_seconds: tuple[float, float] = (2.0, 4.0)
+    snr_db: tuple[float, float] = (10.0, 30.0)
+    speaker_min_utterances: int = 50  # speakers task: the authors' threshold
+    speaker_split_seed: int = 42  # speakers task: the authors' seed
+    seed: int = 0
+    root: str | None = None  # paper profile: path of a Speech Commands v0.02 root
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which backbones to study, and the tiny configuration used to pre-train them here."""
+
+    families: tuple[str, ...] = FAMILIES
+    hub_names: tuple[str, ...] = ()  # paper profile: hub names or local folders instead of tiny models
+    hidden_size: int = 96
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 4
+    intermediate_size: int = 384
+    conv_dim: tuple[int, ...] = (64, 64, 64, 64, 64, 64, 64)
+    num_conv_pos_embeddings: int = 32
+    num_conv_pos_embedding_groups: int = 4
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Self-supervised pre-training of the tiny models (mini/smoke only)."""
+
+    steps: int = 600
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    warmup_fraction: float = 0.08
+    mask_time_prob: float = 0.5
+    mask_time_length: int = 5
+    num_clusters: int = 50  # HuBERT/WavLM targets: k-means on MFCCs
+    num_negatives: int = 50  # wav2vec2 contrastive distractors
+    max_seconds: float = 4.0
+    save_every: int = 100
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Fine-tuning with the standard audio-classification head."""
+
+    tasks: tuple[str, ...] = ("words", "speakers")
+    epochs: float = 4.0
+    max_steps: int = -1  # >0 overrides epochs
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    warmup_fraction: float = 0.1
+    freeze_feature_encoder: bool = True
+    random_init_control: bool = True
+    bootstrap: int = 1000
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Hidden states, similarity, pruning and mimicking."""
+
+    n_utterances: int = 640  # utterances of the test split used for similarity
+    batch_size: int = 128  # the authors' minibatch for similarity estimates
+    knn_ks: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
+    knn_k: int = 10  # the single k quoted in tables and heat maps
+    bootstrap: int = 200
+    prune_orders: tuple[str, ...] = ("backward", "forward", "block-influence", "knn-block-influence")
+    mimic_hidden: int = 64
+    mimic_epochs: int = 20
+    mimic_batch_size: int = 128
+    mimic_learning_rate: float = 1e-3
+
+
+@dataclass(frozen=True)
+class TimingConfig:
+    """Latency measurement."""
+
+    architectures: tuple[str, ...] = (
+        "facebook/wav2vec2-base",
+        "facebook/wav2vec2-large",
+        "facebook/hubert-base-ls960",
+        "microsoft/wavlm-base",
+        "microsoft/wavlm-large",
+    )
+    batch_sizes: tuple[int, ...] = (1, 128)
+    warmup: int = 3
+    repeats: int = 5
+    prune_fraction: float = 0.4
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One named set of sizes and budgets for the whole pipeline."""
+
+    name: str
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    timing: TimingConfig = field(default_factory=TimingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict, used for cache keys and for printing."""
+        return dataclasses.asdict(self)
+
+
+def _smoke() -> Profile:
+    return Profile(
+        name="smoke",
+        corpus=CorpusConfig(
+            n_speakers=5,
+            repetitions=1,
+            heldout_fraction=0.2,
+            pretrain_utterances=16,
+            pretrain_seconds=(1.5, 2.5),
+            speaker_min_utterances=20,
+        ),
+        model=ModelConfig(
+            hidden_size=32,
+            num_hidden_layers=4,
+            num_attention_heads=2,
+            intermediate_size=64,
+            conv_dim=(16, 16, 16, 16, 16, 16, 16),
+            num_conv_pos_embeddings=16,
+            num_conv_pos_embedding_groups=2,
+        ),
+        pretrain=PretrainConfig(
+            steps=30, batch_size=4, learning_rate=2e-3, num_clusters=8, num_negatives=10,
+            max_seconds=2.5, save_every=10,
+        ),
+        finetune=FinetuneConfig(epochs=1.0, max_steps=6, batch_size=8, bootstrap=100),
+        analysis=AnalysisConfig(
+            n_utterances=32, batch_size=16, knn_ks=(1, 2, 4, 8), knn_k=4, bootstrap=20,
+            mimic_epochs=2, mimic_batch_size=16,
+        ),
+        timing=TimingConfig(
+            architectures=("facebook/wav2vec2-base",), batch_sizes=(1, 2), warmup=1, repeats=2,
+        ),
+    )
+
+
+def _mini() -> Profile:
+    return Profile(name="mini")
+
+
+def _paper() -> Profile:
+    return Profile(
+        name="paper",
+        corpus=CorpusConfig(root=os.environ.get("SPEECH_COMMANDS_ROOT")),
+        model=ModelConfig(
+            hub_names=(
+                "facebook/wav2vec2-base",
+                "facebook/wav2vec2-large",
+                "microsoft/wavlm-base",
+                "microsoft/wavlm-large",
+            ),
+        ),
+        finetune=FinetuneConfig(epochs=5.0, batch_size=32, learning_rate=3e-5),
+        analysis=AnalysisConfig(n_utterances=2560, mimic_epochs=30),
+        timing=TimingConfig(batch_sizes=(1, 128), warmup=100, repeats=20),
+    )
+
+
+_BUILDERS = {"smoke": _smoke, "mini": _mini, "paper": _paper}
+
+
+def load_profile(name: str | None = None) -> Profile:
+    """Return the named profile; ``None`` reads ``$REDUNDANCY_PROFILE`` (default ``mini``).
+
+    An unknown name fails with a message listing the valid ones.
+    """
+    if name is None or name == "":
+        name = os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+    if isinstance(name, Profile):
+        return name
+    key = str(name).strip().lower()
+    if key not in _BUILDERS:
+        valid = ", ".join(PROFILE_NAMES)
+        raise ValueError(f"unknown profile {name!r}: valid profiles are {valid}")
+    return _BUILDERS[key]()
+
+
+def resolve_device(device: str | None = "auto") -> str:
+    """Map ``auto`` to ``cuda`` when a GPU is present, else ``cpu``; refuse an impossible request."""
+    import torch
+
+    device = (device or "auto").strip().lower()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device {device!r} was requested but CUDA is not available on this machine "
+                "(torch.cuda.is_available() is False); use device='cpu' or 'auto'"
+            )
+        return device
+    if device == "cpu":
+        return device
+    raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu' or 'cuda[:N]'")

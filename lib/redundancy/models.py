@@ -1,0 +1,84 @@
+"""Backbones: the registry of the paper's checkpoints, tiny configurations, loading, and access
+to the parts of a model every chapter touches (the base model, the transformer blocks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+#: transformers ``model_type`` -> family name used throughout the book.
+MODEL_TYPE_TO_FAMILY: dict[str, str] = {"wav2vec2": "wav2vec2", "hubert": "hubert", "wavlm": "wavlm"}
+
+
+def family_of(model_or_config: Any) -> str:
+    """``wav2vec2``, ``hubert`` or ``wavlm`` for a model or a config; a clear error otherwise."""
+    config = getattr(model_or_config, "config", model_or_config)
+    model_type = getattr(config, "model_type", None)
+    if model_type not in MODEL_TYPE_TO_FAMILY:
+        raise ValueError(
+            f"unsupported model type {model_type!r}: expected one of {sorted(MODEL_TYPE_TO_FAMILY)}"
+        )
+    return MODEL_TYPE_TO_FAMILY[model_type]
+
+
+def base_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The backbone inside a task model (``model.wav2vec2`` etc.), or the model itself."""
+    for attr in ("wav2vec2", "hubert", "wavlm"):
+        inner = getattr(model, attr, None)
+        if isinstance(inner, torch.nn.Module):
+            return inner
+    return model
+
+
+def encoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
+    """The transformer blocks of a backbone or task model, in order."""
+    layers = getattr(getattr(base_model(model), "encoder", None), "layers", None)
+    if not isinstance(layers, torch.nn.ModuleList):
+        raise TypeError(f"{type(model).__name__} has no encoder.layers: not a wav2vec2-style model")
+    return layers
+
+
+def tiny_config(family: str, model_cfg: Any) -> Any:
+    """A small configuration of a family's real architecture, sized by a profile's ``ModelConfig``.
+
+    It keeps what makes each family itself: the 7-layer CNN feature encoder with the real kernels
+    and strides (20 ms frames), the positional convolution, post-LN transformer blocks like the base
+    models, and for WavLM the gated relative position bias. ``layerdrop`` is 0 so that train mode
+    never drops blocks (transformers defaults to 0.1).
+    """
+    from transformers import HubertConfig, Wav2Vec2Config, WavLMConfig
+
+    from .config import CONV_KERNEL, CONV_STRIDE
+
+    classes = {"wav2vec2": Wav2Vec2Config, "hubert": HubertConfig, "wavlm": WavLMConfig}
+    if family not in classes:
+        raise ValueError(f"unknown family {family!r}: expected one of {sorted(classes)}")
+    common = dict(
+        hidden_size=model_cfg.hidden_size,
+        num_hidden_layers=model_cfg.num_hidden_layers,
+        num_attention_heads=model_cfg.num_attention_heads,
+        intermediate_size=model_cfg.intermediate_size,
+        conv_dim=tuple(model_cfg.conv_dim),
+        conv_kernel=CONV_KERNEL,
+        conv_stride=CONV_STRIDE,
+        conv_bias=False,
+        feat_extract_norm="group",
+        do_stable_layer_norm=False,
+        num_conv_pos_embeddings=model_cfg.num_conv_pos_embeddings,
+        num_conv_pos_embedding_groups=model_cfg.num_conv_pos_embedding_groups,
+        layerdrop=0.0,
+        hidden_dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        feat_proj_dropout=0.0,
+        final_dropout=0.0,
+        mask_time_prob=0.0,
+        classifier_proj_size=256,
+    )
+    if family == "wav2vec2":
+        common.update(codevector_dim=min(256, model_cfg.hidden_size), proj_codevector_dim=min(256, model_cfg.hidden_size))
+    if family == "wavlm":
+        common.update(num_buckets=320, max_bucket_distance=800)
+    return classes[family](**common)

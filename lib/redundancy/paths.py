@@ -1,0 +1,38 @@
+"""Where things live: the project root, the cache root, the results folder of a profile."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CACHE_ENV = "REDUNDANCY_CACHE"
+RESULTS_ENV = "REDUNDANCY_RESULTS"
+
+
+def project_root() -> Path | None:
+    """The checkout this library is installed from (editable install), or None for a plain install."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "lib" / "redundancy").is_dir():
+            return parent
+    return None
+
+
+def cache_root() -> Path:
+    """``$REDUNDANCY_CACHE``, else ``<project>/.cache/redundancy`` (git-ignored), else ``~/.cache``."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    root = project_root()
+    if root is not None:
+        return root / ".cache" / "redundancy"
+    return Path.home() / ".cache" / "redundancy"
+
+
+def results_dir(profile: str) -> Path:
+    """``results/<profile>``: small JSON results that are committed for the mini profile."""
+    env = os.environ.get(RESULTS_ENV)
+    base = Path(env).expanduser().resolve() if env else (project_root() or Path.cwd()) / "results"
+    path = base / profile
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,96 @@
+"""The cache: keys follow the configuration, writes are atomic, finished stages are reused."""
+
+import json
+
+import pytest
+
+from redundancy import cache
+from redundancy.config import load_profile
+
+
+def test_key_changes_with_one_config_value():
+    base = {"steps": 10, "lr": 0.001, "sizes": (1, 2)}
+    changed = dict(base, steps=11)
+    assert cache.stage_key("s", base) == cache.stage_key("s", dict(base))
+    assert cache.stage_key("s", base) != cache.stage_key("s", changed)
+    assert cache.stage_key("s", base) != cache.stage_key("t", base)
+    assert cache.stage_key("s", base, ["a"]) != cache.stage_key("s", base, ["b"])
+
+
+def test_key_of_profile_changes_with_a_nested_field():
+    import dataclasses
+
+    mini = load_profile("mini")
+    other = dataclasses.replace(mini, pretrain=dataclasses.replace(mini.pretrain, steps=mini.pretrain.steps + 1))
+    assert cache.stage_key("pretrain", mini) != cache.stage_key("pretrain", other)
+
+
+def test_key_depends_on_library_version(monkeypatch):
+    key = cache.stage_key("s", {"a": 1})
+    monkeypatch.setattr(cache, "__version__", "999")
+    assert cache.stage_key("s", {"a": 1}) != key
+
+
+def test_interrupted_build_leaves_no_artifact(tmp_path):
+    def build(folder):
+        (folder / "half.bin").write_bytes(b"x" * 10)
+        raise KeyboardInterrupt  # the user pressed Ctrl-C halfway
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.build_artifact("stage", {"a": 1}, build, root=tmp_path)
+    key = cache.stage_key("stage", {"a": 1})
+    assert not cache.artifact_path("stage", key, tmp_path).exists()
+    assert list((tmp_path / "stage").iterdir()) == []  # no temporary leftovers either
+
+
+def test_finished_build_is_reused_not_recomputed(tmp_path):
+    calls = []
+
+    def build(folder):
+        calls.append(1)
+        (folder / "out.json").write_text(json.dumps({"value": 3}))
+
+    first = cache.build_artifact("stage", {"a": 1}, build, root=tmp_path)
+    second = cache.build_artifact("stage", {"a": 1}, build, root=tmp_path)
+    assert first == second and len(calls) == 1
+    assert json.loads((first / "out.json").read_text()) == {"value": 3}
+    manifest = json.loads((first / "_manifest.json").read_text())
+    assert manifest["config"] == {"a": 1} and manifest["stage"] == "stage"
+
+
+def test_atomic_write_interrupted_keeps_old_content(tmp_path, monkeypatch):
+    target = tmp_path / "result.json"
+    cache.atomic_write_json(target, {"v": 1})
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cache.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        cache.atomic_write_json(target, {"v": 2})
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+
+
+def test_cache_root_moves_with_env(tmp_path, monkeypatch):
+    from redundancy.paths import cache_root
+
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "elsewhere"))
+    assert cache_root() == (tmp_path / "elsewhere").resolve()
+
+
+def test_default_cache_root_is_git_ignored(monkeypatch):
+    from pathlib import Path
+
+    from redundancy.paths import cache_root, project_root
+
+    monkeypatch.delenv("REDUNDANCY_CACHE", raising=False)
+    root = project_root()
+    assert root is not None
+    assert cache_root().is_relative_to(root / ".cache")
+    assert ".cache/" in Path(root / ".gitignore").read_text().split()
+
+
+def test_unknown_value_type_is_refused():
+    with pytest.raises(TypeError, match="cache key"):
+        cache.stage_key("s", {"f": object()})
