@@ -1,0 +1,114 @@
+"""The pipeline the notebooks call: corpus -> pre-trained models -> fine-tuned models -> analyses.
+
+Each function is a cached stage (see :mod:`redundancy.cache`), so calling it again is free, and the
+notebooks can ask for what they need in any order. Models are named by family in the mini and smoke
+profiles (``wav2vec2``, ``hubert``, ``wavlm``: pre-trained here) and by hub name or local folder in the
+paper profile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .config import Profile, load_profile
+
+STATES: tuple[str, ...] = ("pretrained", "words", "speakers")
+
+
+def _profile(profile: Profile | str | None) -> Profile:
+    return profile if isinstance(profile, Profile) else load_profile(profile)
+
+
+def model_names(profile: Profile | str | None = None) -> list[str]:
+    """The models a profile studies: hub names (paper) or families pre-trained here."""
+    profile = _profile(profile)
+    return list(profile.model.hub_names) or list(profile.model.families)
+
+
+def corpus_root(profile: Profile | str | None = None) -> Path:
+    """The Speech Commands root of the profile (synthesised and cached, or the real one)."""
+    from .corpus import build_corpus
+
+    return build_corpus(_profile(profile))
+
+
+def pretrained_dir(profile: Profile | str | None, name: str, device: str = "auto") -> Path | str:
+    """A pre-trained backbone: pre-trained here (family names) or a hub name / local folder."""
+    profile = _profile(profile)
+    if name in profile.model.hub_names or Path(name).is_dir() or "/" in name:
+        return name
+    if name not in profile.model.families:
+        raise ValueError(
+            f"unknown model {name!r} for profile {profile.name!r}: expected one of {model_names(profile)}"
+        )
+    from .pretrain import pretrain
+
+    return pretrain(name, profile, device=device)
+
+
+def finetuned_dir(profile: Profile | str | None, name: str, task: str, *, random_init: bool = False,
+                  device: str = "auto") -> Path:
+    """A model fine-tuned on ``task`` (``random_init``: the same architecture without pre-training)."""
+    from .finetune import finetune
+
+    profile = _profile(profile)
+    return finetune(pretrained_dir(profile, name, device), task, profile,
+                    corpus_root=corpus_root(profile), random_init=random_init, device=device)
+
+
+def model_dir(profile: Profile | str | None, name: str, state: str, device: str = "auto") -> Path | str:
+    """The checkpoint of a model in a state: ``pretrained``, ``words`` or ``speakers``."""
+    if state not in STATES:
+        raise ValueError(f"unknown state {state!r}: expected one of {STATES}")
+    if state == "pretrained":
+        return pretrained_dir(profile, name, device)
+    return finetuned_dir(profile, name, state, device=device)
+
+
+def analysis_waveforms(profile: Profile | str | None = None) -> tuple[np.ndarray, str]:
+    """The clips every analysis uses: a fixed random ``n_utterances`` of the words test split.
+
+    Returns the (n, 16000) float32 array and a key naming exactly this data for the cache.
+    """
+    from . import cache
+    from .commands import load_split
+
+    profile = _profile(profile)
+    root = corpus_root(profile)
+    split = load_split(root, "words", "test")
+    order = _analysis_indices(profile, len(split))
+    n = len(order)
+    waveforms = np.stack([split[int(i)][0] for i in order]).astype(np.float32)
+    root_key = cache.key_of(root) if (root / "_manifest.json").is_file() else str(root.resolve())
+    key = cache.stage_key("analysis-waveforms", {"n": n, "seed": profile.corpus.seed}, [root_key])
+    return waveforms, key
+
+
+def analysis_labels(profile: Profile | str | None = None) -> np.ndarray:
+    """Word labels of :func:`analysis_waveforms`' clips, in the same order."""
+    from .commands import load_split
+
+    profile = _profile(profile)
+    split = load_split(corpus_root(profile), "words", "test")
+    return np.asarray(split.labels)[_analysis_indices(profile, len(split))]
+
+
+def _analysis_indices(profile: Profile, n_clips: int) -> np.ndarray:
+    """A fixed random subset of the test clips (sorted), the same for every model and analysis."""
+    n = min(profile.analysis.n_utterances, n_clips)
+    return np.sort(np.random.default_rng(profile.corpus.seed).permutation(n_clips)[:n])
+
+
+def hidden_states(profile: Profile | str | None, name: str, state: str, device: str = "auto"):
+    """Hidden states of every layer of a model on the analysis clips (extracted once, cached)."""
+    from .config import resolve_device
+    from .features import cached_hidden_states
+
+    profile = _profile(profile)
+    waveforms, data_key = analysis_waveforms(profile)
+    return cached_hidden_states(
+        Path(str(model_dir(profile, name, state, device))), waveforms, data_key,
+        batch_size=profile.analysis.batch_size, device=resolve_device(device),
+    )

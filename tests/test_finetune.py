@@ -1,0 +1,98 @@
+"""Fine-tuning: the loss goes down, the saved model reloads with identical predictions, the paper
+path (a folder of the real wav2vec2-base architecture) runs end to end, metrics are sane."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from redundancy.finetune import accuracy_summary, build_classifier, finetune, predict, read_curve, read_metrics
+from redundancy.models import tiny_config
+from redundancy.preprocess import prepare_inputs, save_feature_extractor
+
+
+def _random_backbone(folder, config):
+    from transformers import AutoModel
+
+    torch.manual_seed(0)
+    model = AutoModel.from_config(config)
+    model.save_pretrained(str(folder))
+    save_feature_extractor(folder)
+    return folder
+
+
+def test_finetune_loss_goes_down_and_reload_is_identical(tmp_path, smoke, smoke_corpus, monkeypatch):
+    from transformers import AutoModelForAudioClassification
+
+    from redundancy.commands import load_split
+
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
+    profile = dataclasses.replace(
+        smoke, finetune=dataclasses.replace(smoke.finetune, max_steps=40, batch_size=8, learning_rate=3e-3)
+    )
+    backbone = _random_backbone(tmp_path / "backbone", tiny_config("wav2vec2", smoke.model))
+    folder = finetune(backbone, "speakers", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+
+    curve = [point["loss"] for point in read_curve(folder)]
+    assert len(curve) >= 6
+    assert np.mean(curve[-3:]) < 0.8 * np.mean(curve[:3]), curve
+
+    metrics = read_metrics(folder)
+    assert metrics["n_classes"] == len(load_split(smoke_corpus, "speakers", "train",
+                                                  min_utterances=smoke.corpus.speaker_min_utterances).classes)
+    assert 0.0 <= metrics["ci95"][0] <= metrics["accuracy"] <= metrics["ci95"][1] <= 1.0
+
+    stored = np.load(folder / "test_predictions.npz")
+    reloaded = AutoModelForAudioClassification.from_pretrained(str(folder))
+    test = load_split(smoke_corpus, "speakers", "test", min_utterances=smoke.corpus.speaker_min_utterances)
+    again = predict(reloaded, prepare_inputs(test.load_all(progress=False)))
+    np.testing.assert_array_equal(again, stored["predictions"])
+    assert reloaded.config.layerdrop == 0.0
+
+    # A second call is served from the cache, not retrained.
+    assert finetune(backbone, "speakers", profile, corpus_root=smoke_corpus, device="cpu", progress=False) == folder
+
+
+def test_paper_path_runs_on_real_wav2vec2_base_architecture(tmp_path, smoke, smoke_corpus, monkeypatch):
+    """A save_pretrained folder of the real wav2vec2-base configuration (random weights), two steps."""
+    from transformers import Wav2Vec2Config
+
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
+    backbone = _random_backbone(tmp_path / "wav2vec2-base", Wav2Vec2Config(layerdrop=0.0))
+    profile = dataclasses.replace(smoke, finetune=dataclasses.replace(smoke.finetune, max_steps=2, batch_size=2))
+    folder = finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["n_classes"] == 35 and metrics["train_steps"] == 2
+    config = json.loads((folder / "config.json").read_text())
+    assert config["hidden_size"] == 768 and config["num_hidden_layers"] == 12
+    assert config["classifier_proj_size"] == 256
+
+
+def test_random_init_control_differs_from_pretrained(tmp_path, smoke):
+    backbone = _random_backbone(tmp_path / "b", tiny_config("hubert", smoke.model))
+    names = [f"c{i}" for i in range(3)]
+    loaded = build_classifier(backbone, 3, names, random_init=False)
+    torch.manual_seed(123)
+    fresh = build_classifier(backbone, 3, names, random_init=True)
+    a = dict(loaded.named_parameters())["hubert.encoder.layers.0.attention.k_proj.weight"]
+    b = dict(fresh.named_parameters())["hubert.encoder.layers.0.attention.k_proj.weight"]
+    assert a.shape == b.shape and not torch.equal(a, b)
+    assert fresh.config.id2label[2] == "c2"
+
+
+def test_accuracy_summary():
+    labels = np.array([0, 0, 1, 1, 2, 2, 2, 2])
+    preds = np.array([0, 1, 1, 1, 2, 2, 0, 2])
+    summary = accuracy_summary(preds, labels, n_classes=3, n_boot=500)
+    assert summary["accuracy"] == pytest.approx(6 / 8)
+    assert summary["chance_uniform"] == pytest.approx(1 / 3)
+    assert summary["chance_majority"] == pytest.approx(4 / 8)
+    low, high = summary["ci95"]
+    assert low < 0.75 < high
+
+
+def test_unknown_task_is_refused(tmp_path, smoke):
+    with pytest.raises(ValueError, match="unknown task"):
+        finetune("x", "emotions", smoke, corpus_root=tmp_path, device="cpu")
