@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Timing and size on an NVIDIA GPU: the chapter-06 report at the paper's batch of 128.
+#
+# Usage (from anywhere inside the checkout):   bash benchmarks/gpu_timing.sh
+# Writes results/gpu/timing.json (and results/gpu/timing.log). Needs the project's Python environment
+# (.venv, or $PYTHON pointing at a Python with the library installed) and one CUDA device; no network:
+# the architectures are built offline with random weights (timing does not depend on the weights).
+#
+# Budget: under 5 minutes on one recent GPU. The paper profile lists all six real architectures
+# (plus the three tiny mini models); each is timed full, pruned by 40 % and as 1- and 2-stage mimic
+# models, at batch sizes 1 and 128. The paper used 100 warm-up passes; 20 are plenty to reach steady
+# clocks and keep the whole run short, and 10 repeats give the median and IQR. A hard timeout stops
+# the run cleanly at 290 s.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-}"
+if [[ -z "$PYTHON" ]]; then
+  if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+WARMUP="${WARMUP:-20}"
+REPEATS="${REPEATS:-10}"
+OUT_DIR="results/gpu"
+
+# Keep the library out of any user cache; the report itself is the only output.
+export REDUNDANCY_CACHE="${REDUNDANCY_CACHE:-$ROOT/.cache/redundancy}"
+export PYTHONPATH="$ROOT/lib${PYTHONPATH:+:$PYTHONPATH}"
+
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+"$PYTHON" - <<'PY'
+import sys
+import torch
+if not torch.cuda.is_available():
+    sys.exit("gpu_timing.sh: torch.cuda.is_available() is False: this script needs an NVIDIA GPU")
+import redundancy  # noqa: F401  (fails early if the library is not installed)
+print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {torch.cuda.get_device_name(0)}")
+PY
+
+mkdir -p "$OUT_DIR"
+start=$(date +%s)
+timeout 290 "$PYTHON" -m redundancy timing \
+  --profile paper --device cuda \
+  --batch-sizes 1 128 --warmup "$WARMUP" --repeats "$REPEATS" \
+  --out "$OUT_DIR/timing.json" --no-progress 2>&1 | tee "$OUT_DIR/timing.log"
+echo "gpu_timing.sh: done in $(( $(date +%s) - start )) s -> $OUT_DIR/timing.json"
