@@ -30,6 +30,217 @@ print(f"profile={P.name} device={DEVICE}")
 
 # %% [markdown]
 # ## The data
+#
+# The paper fine-tunes on **Speech Commands v0.02** (Warden 2018): 35 one-second words, about 2,600
+# speakers, and ready-made validation and test lists that keep speakers apart. Here, without the
+# download, the same 35 words are spoken by synthetic voices (eSpeak NG): *SynthCommands*. Each
+# speaker has a fixed accent, voice, pitch, speaking rate and room; each utterance jitters pitch, rate
+# and loudness, sits somewhere in its 1 s clip, and gets room reverberation and background noise. It
+# is written in exactly the Speech Commands layout (`<word>/<speaker>_nohash_<n>.wav`, the two lists,
+# `_background_noise_/`), so one loader reads both worlds. Under the `paper` profile `build_corpus`
+# returns the real dataset's folder instead (`python -m redundancy download --root DIR`).
+
+# %%
+from redundancy.corpus import build_corpus
+
+ROOT = build_corpus(P)
+print(ROOT)
+
+# %% [markdown]
+# Two tasks come from one folder, as in the paper. **Words**: 35 classes with the dataset's own
+# splits. **Speakers**: speakers of the *train* split with enough utterances become the classes, and
+# their clips are split 90/10 (seed 42).
+
+# %%
+import pandas as pd
+
+from redundancy.commands import WORDS, load_split
+
+splits = {("words", s): load_split(ROOT, "words", s) for s in ("train", "validation", "test")}
+for s in ("train", "test"):
+    splits[("speakers", s)] = load_split(
+        ROOT, "speakers", s, min_utterances=P.corpus.speaker_min_utterances, seed=P.corpus.speaker_split_seed
+    )
+counts = pd.DataFrame(
+    [
+        {"task": task, "split": split, "clips": len(d), "classes": len(d.classes), "speakers": len(set(d.speakers))}
+        for (task, split), d in splits.items()
+    ]
+).set_index(["task", "split"])
+counts
+
+# %%
+# NBVAL_CHECK_OUTPUT
+words_train = set(splits[("words", "train")].speakers)
+print(f"{len(WORDS)} words, from {WORDS[0]!r} to {WORDS[-1]!r}")
+print("a speaker shared by words/train and words/test:", bool(words_train & set(splits[("words", "test")].speakers)))
+print("a speaker shared by words/train and words/validation:",
+      bool(words_train & set(splits[("words", "validation")].speakers)))
+
+# %% [markdown]
+# One word, several speakers: the waveform (top) and its spectrogram (bottom). Speakers differ in
+# pitch (the spacing of the harmonics), formants, speed, loudness, room and noise.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from redundancy.audio import load_audio
+
+WORD = "sheila"
+train = splits[("words", "train")]
+examples = {}
+for path, speaker in zip(train.files, train.speakers):
+    if path.parent.name == WORD and speaker not in examples and len(examples) < 4:
+        examples[speaker] = load_audio(path)
+fig, axes = plt.subplots(2, len(examples), figsize=(3.2 * len(examples), 4.6), sharex=True, squeeze=False)
+for col, (speaker, x) in enumerate(examples.items()):
+    t = np.arange(len(x)) / 16000
+    axes[0, col].plot(t, x, linewidth=0.5)
+    axes[0, col].set(title=f"{WORD!r} by {speaker}", ylim=(-1, 1))
+    axes[1, col].specgram(x, Fs=16000, NFFT=400, noverlap=240, cmap="magma")
+    axes[1, col].set(xlabel="time (s)")
+axes[0, 0].set_ylabel("amplitude")
+axes[1, 0].set_ylabel("frequency (Hz)")
+fig.tight_layout()
+
+# %% [markdown]
+# Listen: the same word by those speakers, then three other words by the first one.
+
+# %%
+from IPython.display import Audio, display
+
+for speaker, x in examples.items():
+    display(Audio(x, rate=16000))
+first = next(iter(examples))
+for word in ("yes", "backward", "seven"):
+    display(Audio(load_audio(ROOT / word / f"{first}_nohash_0.wav"), rate=16000))
+
+# %% [markdown]
+# The tiny models of the next section learn speech first without labels, on longer multi-word
+# utterances spoken by the same voices (all but the test speakers), as wav2vec2, HuBERT and WavLM did
+# on LibriSpeech. The `paper` profile skips this: it starts from the published checkpoints.
+
+# %%
+if P.name != "paper":
+    import json
+
+    from redundancy.corpus import build_pretrain_corpus
+
+    PRETRAIN = build_pretrain_corpus(P)
+    utterances = json.loads((PRETRAIN / "manifest.json").read_text())["utterances"]
+    minutes = sum(u["seconds"] for u in utterances) / 60
+    print(f"{len(utterances)} utterances, {minutes:.1f} minutes, {len({u['speaker'] for u in utterances})} speakers")
+    print(f"e.g. {utterances[0]['speaker']}: {utterances[0]['text']!r}")
+    display(Audio(load_audio(PRETRAIN / utterances[0]["file"]), rate=16000))
+
+# %% [markdown]
+# **Exercises.**
+# 1. Plot the spectrogram of one speaker saying `tree` and `three`. Which part of the picture
+#    tells them apart, and why might a model confuse them?
+# 2. Build the corpus with another seed (`dataclasses.replace(P, corpus=dataclasses.replace(P.corpus,
+#    seed=1))`). Are the speaker names the same? Why do the test lists have to keep speakers apart
+#    for the words task to measure what we want?
+# 3. The speakers task splits each speaker's clips 90/10. What would go wrong if it used the words
+#    task's speaker-disjoint lists instead?
 
 # %% [markdown]
 # ## The models
+#
+# Each family is pre-trained here with its own self-supervised objective (the `paper` profile loads
+# the published checkpoints instead): wav2vec2 contrasts the context of masked frames with quantized
+# targets, HuBERT predicts k-means clusters of MFCC frames under the mask, and WavLM does the same
+# while another utterance or noise is mixed in. The checkpoints are saved exactly like hub ones, so
+# every later chapter loads them with the same code as `facebook/wav2vec2-base`.
+
+# %%
+import json
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
+
+from redundancy.audio import load_audio
+from redundancy.models import load_backbone
+from redundancy.size import parameters_by_component
+
+if P.name == "paper":
+    CHECKPOINTS = {name: name for name in P.model.hub_names}
+else:
+    from redundancy.pretrain import pretrain
+
+    CHECKPOINTS = {family: pretrain(family, P, device=DEVICE) for family in P.model.families}
+
+# %% [markdown]
+# The three architectures side by side: the same CNN feature encoder (7 layers, 20 ms frames),
+# feature projection and positional convolution, then the transformer blocks the paper prunes.
+
+# %%
+components = ["cnn_encoder", "feature_projection", "positional_conv", "transformer", "other", "total"]
+rows = {}
+for name, path in CHECKPOINTS.items():
+    backbone = load_backbone(path)
+    counts = parameters_by_component(backbone)
+    rows[name] = {**{c: counts[c] for c in components},
+                  "blocks": backbone.config.num_hidden_layers, "width": backbone.config.hidden_size}
+architectures = pd.DataFrame(rows).T
+architectures
+
+# %% [markdown]
+# Pre-training loss and masked-prediction accuracy. For wav2vec2 the accuracy is how often the true
+# quantized frame is the most similar of the candidates (chance: 1 / (K + 1)); for HuBERT and WavLM
+# it is the accuracy of the predicted cluster of masked frames (chance: about 1 / clusters).
+
+# %%
+if P.name != "paper":
+    from redundancy.pretrain import loss_curve
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for family, path in CHECKPOINTS.items():
+        curve = pd.DataFrame(loss_curve(path))
+        ax_loss.plot(curve["step"], curve["loss"], label=family)
+        ax_acc.plot(curve["step"], curve["accuracy"], label=family)
+    ax_loss.set(xlabel="step", ylabel="pre-training loss", title="loss (each family its own objective)")
+    ax_acc.set(xlabel="step", ylabel="accuracy on masked frames", title="masked prediction")
+    ax_acc.legend()
+    fig.tight_layout()
+    plt.show()
+    info = pd.DataFrame({f: json.loads((p / "pretrain_info.json").read_text()) for f, p in CHECKPOINTS.items()}).T
+    display(info[["steps", "seconds", "device", "parameters"]])
+
+# %% [markdown]
+# A look inside HuBERT's targets: the k-means clusters of MFCC frames it learns to predict, under
+# the spectrogram of one pre-training utterance. Stretches of one phone keep one cluster; the
+# clusters change where the sound changes, which is what makes them a useful first target.
+
+# %%
+if P.name != "paper":
+    import numpy as np
+
+    from redundancy.corpus import build_pretrain_corpus
+    from redundancy.pretrain import build_targets, load_targets
+
+    corpus_dir = build_pretrain_corpus(P)
+    targets = load_targets(build_targets(P, corpus_dir))
+    first = json.loads((corpus_dir / "manifest.json").read_text())["utterances"][0]
+    wave = load_audio(corpus_dir / first["file"])
+    fig, (ax_spec, ax_lab) = plt.subplots(2, 1, figsize=(11, 3.8), sharex=True,
+                                          gridspec_kw={"height_ratios": [4, 1]})
+    ax_spec.specgram(wave, NFFT=400, Fs=16000, noverlap=240, cmap="magma")
+    ax_spec.set(ylabel="Hz", title=repr(first["text"]))
+    frames = np.arange(len(targets[0])) * 0.02 + 0.0125
+    ax_lab.imshow(targets[0][None], aspect="auto", cmap="tab20", interpolation="nearest",
+                  extent=(frames[0] - 0.01, frames[-1] + 0.01, 0, 1))
+    ax_lab.set(yticks=[], xlabel="seconds", ylabel="cluster")
+    fig.tight_layout()
+    plt.show()
+
+# %% [markdown]
+# **Exercises.**
+# 1. Which component holds most of the parameters of the tiny models, and which one of the real
+#    `facebook/wav2vec2-base` (build it with `transformers.Wav2Vec2Config()`)? What does that mean
+#    for the savings one can expect from pruning transformer blocks?
+# 2. Pre-train HuBERT with fewer clusters (`dataclasses.replace(P.pretrain, num_clusters=10)`).
+#    How do the final loss and accuracy change, and why is the accuracy not comparable across k?
+# 3. WavLM mixes a second utterance into 20% of the inputs but keeps the first utterance's targets.
+#    Why should that help a speaker task, and what would happen to the targets if it did not?

@@ -63,7 +63,7 @@ class ModelConfig:
 class PretrainConfig:
     """Self-supervised pre-training of the tiny models (mini/smoke only)."""
 
-    steps: int = 500
+    steps: int = 400
     batch_size: int = 8
     learning_rate: float = 1e-3
     warmup_fraction: float = 0.08

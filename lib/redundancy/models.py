@@ -4,6 +4,8 @@ to the parts of a model every chapter touches (the base model, the transformer b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -74,11 +76,86 @@ def tiny_config(family: str, model_cfg: Any) -> Any:
         activation_dropout=0.0,
         feat_proj_dropout=0.0,
         final_dropout=0.0,
-        mask_time_prob=0.0,
+        # SpecAugment as in the base checkpoints' configs; it also makes the model own its learned
+        # mask vector (masked_spec_embed), which pre-training needs.
+        mask_time_prob=0.05,
+        mask_time_length=10,
         classifier_proj_size=256,
     )
     if family == "wav2vec2":
-        common.update(codevector_dim=min(256, model_cfg.hidden_size), proj_codevector_dim=min(256, model_cfg.hidden_size))
+        dim = min(256, model_cfg.hidden_size)
+        common.update(
+            codevector_dim=dim,
+            proj_codevector_dim=dim,
+            num_codevector_groups=2,
+            num_codevectors_per_group=getattr(model_cfg, "num_codevectors_per_group", 320),
+        )
     if family == "wavlm":
         common.update(num_buckets=320, max_bucket_distance=800)
     return classes[family](**common)
+
+
+# --- the paper's checkpoints and loading -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HubCheckpoint:
+    """One checkpoint the paper studies: its family and its size class."""
+
+    family: str
+    size: str  # "base" (12 blocks, 768 wide) or "large" (24 blocks, 1024 wide)
+
+
+#: The paper's self-supervised checkpoints (arXiv:2409.16302, section 3), by Hugging Face Hub name.
+HUB_CHECKPOINTS: dict[str, HubCheckpoint] = {
+    "facebook/wav2vec2-base": HubCheckpoint("wav2vec2", "base"),
+    "facebook/wav2vec2-large": HubCheckpoint("wav2vec2", "large"),
+    "microsoft/wavlm-base": HubCheckpoint("wavlm", "base"),
+    "microsoft/wavlm-large": HubCheckpoint("wavlm", "large"),
+    "facebook/hubert-base-ls960": HubCheckpoint("hubert", "base"),
+    "facebook/hubert-large-ll60k": HubCheckpoint("hubert", "large"),
+}
+
+
+def backbone_class(family: str) -> type:
+    """The transformers backbone class of a family (Wav2Vec2Model, HubertModel, WavLMModel)."""
+    from transformers import HubertModel, Wav2Vec2Model, WavLMModel
+
+    classes = {"wav2vec2": Wav2Vec2Model, "hubert": HubertModel, "wavlm": WavLMModel}
+    if family not in classes:
+        raise ValueError(f"unknown family {family!r}: expected one of {sorted(classes)}")
+    return classes[family]
+
+
+def load_backbone(name_or_path: str | Path, *, dtype: torch.dtype | None = None) -> torch.nn.Module:
+    """The backbone of a checkpoint, by local folder (checked first) or by a registry hub name.
+
+    A local folder is what ``save_pretrained`` writes (our pre-trained tiny models, or a hub
+    checkpoint copied by hand), so the same call serves the offline and the online world. A name
+    that is neither an existing folder nor in :data:`HUB_CHECKPOINTS` fails before any download is
+    attempted. ``layerdrop`` is forced to 0: transformers' default (0.1) would drop whole blocks in
+    train mode, which is exactly what this book must control itself.
+    """
+    from transformers import AutoConfig
+
+    source = str(name_or_path)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{path} is a folder but has no config.json: not a checkpoint saved with save_pretrained"
+            )
+        source = str(path)
+    elif source not in HUB_CHECKPOINTS:
+        known = ", ".join(HUB_CHECKPOINTS)
+        raise ValueError(
+            f"unknown model {source!r}: neither an existing checkpoint folder nor a known hub name "
+            f"({known})"
+        )
+    config = AutoConfig.from_pretrained(source)
+    family = family_of(config)
+    config.layerdrop = 0.0
+    kwargs: dict[str, Any] = {"config": config}
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    return backbone_class(family).from_pretrained(source, **kwargs)
