@@ -53,8 +53,12 @@ def _source_key(source: str | Path) -> str:
     return str(source)
 
 
-def build_classifier(source: str | Path, n_classes: int, class_names: list[str], random_init: bool):
-    """The standard audio-classification model on a backbone (pre-trained, or its architecture only)."""
+def build_classifier(source: str | Path, n_classes: int, class_names: list[str], random_init: bool,
+                     mask_time_prob: float | None = None):
+    """The standard audio-classification model on a backbone (pre-trained, or its architecture only).
+
+    ``mask_time_prob`` overrides the checkpoint's SpecAugment time masking (None keeps it).
+    """
     from transformers import AutoConfig, AutoModelForAudioClassification
 
     label_kw = dict(
@@ -65,6 +69,8 @@ def build_classifier(source: str | Path, n_classes: int, class_names: list[str],
         layerdrop=0.0,
         use_weighted_layer_sum=False,
     )
+    if mask_time_prob is not None:
+        label_kw["mask_time_prob"] = mask_time_prob
     if random_init:
         config = AutoConfig.from_pretrained(str(source), **label_kw)
         return AutoModelForAudioClassification.from_config(config)
@@ -164,7 +170,8 @@ def finetune(
         test = load_split(corpus_root, task, "test", **split_kw)
         normalize = should_normalize(source)
         torch.manual_seed(profile.corpus.seed)
-        model = build_classifier(source, len(train.classes), list(train.classes), random_init)
+        model = build_classifier(source, len(train.classes), list(train.classes), random_init,
+                                 profile.finetune.mask_time_prob)
         if profile.finetune.freeze_feature_encoder:
             model.freeze_feature_encoder()
         train_data = ClipDataset(train.load_all(progress=progress), train.labels, normalize)
