@@ -24,20 +24,25 @@ def _random_backbone(folder, config):
 
 
 def test_finetune_loss_goes_down_and_reload_is_identical(tmp_path, smoke, smoke_corpus, monkeypatch):
+    """A smoke model pre-trained here, fine-tuned for 60 short steps on the 3 smoke speakers.
+
+    The CNN encoder is left trainable here so that a clear drop shows within seconds; the frozen
+    default is exercised by the paper-path test below and by every notebook run.
+    """
     from transformers import AutoModelForAudioClassification
 
     from redundancy.commands import load_split
+    from redundancy.pretrain import pretrain
 
+    backbone = pretrain("wav2vec2", smoke, progress=False)  # the shared smoke model (project cache)
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
-    profile = dataclasses.replace(
-        smoke, finetune=dataclasses.replace(smoke.finetune, max_steps=40, batch_size=8, learning_rate=3e-3)
-    )
-    backbone = _random_backbone(tmp_path / "backbone", tiny_config("wav2vec2", smoke.model))
+    profile = dataclasses.replace(smoke, finetune=dataclasses.replace(
+        smoke.finetune, max_steps=60, batch_size=8, learning_rate=3e-3, freeze_feature_encoder=False))
     folder = finetune(backbone, "speakers", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
 
     curve = [point["loss"] for point in read_curve(folder)]
-    assert len(curve) >= 6
-    assert np.mean(curve[-3:]) < 0.8 * np.mean(curve[:3]), curve
+    assert len(curve) >= 10
+    assert np.mean(curve[-5:]) < 0.85 * np.mean(curve[:3]), curve
 
     metrics = read_metrics(folder)
     assert metrics["n_classes"] == len(load_split(smoke_corpus, "speakers", "train",
