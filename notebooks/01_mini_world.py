@@ -156,11 +156,6 @@ if P.name != "paper":
 # %%
 import json
 
-import matplotlib.pyplot as plt
-import pandas as pd
-from IPython.display import display
-
-from redundancy.audio import load_audio
 from redundancy.models import load_backbone
 from redundancy.size import parameters_by_component
 
