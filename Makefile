@@ -11,7 +11,6 @@ PROFILE ?= mini
 DEVICE  ?= auto
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 export PYTHONUNBUFFERED := 1
-export MPLBACKEND := Agg
 
 .PHONY: help venv book notebooks html test test-lib test-notebooks test-book sync clean clean-cache
 
