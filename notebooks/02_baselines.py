@@ -56,17 +56,18 @@ table.style.format({"accuracy": "{:.3f}", "ci95 low": "{:.3f}", "ci95 high": "{:
 # ## Accuracy with 95 % bootstrap intervals
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), width_ratios=[1, 2])
 for ax, task in zip(axes, sorted(table["task"].unique())):
     rows = table[table["task"] == task].reset_index(drop=True)
-    labels = [f"{m}\n({i})" for m, i in zip(rows["model"], rows["init"])]
+    labels = [m if i == "pre-trained" else f"{m}\nrandom init" for m, i in zip(rows["model"], rows["init"])]
     err = [rows["accuracy"] - rows["ci95 low"], rows["ci95 high"] - rows["accuracy"]]
     ax.bar(labels, rows["accuracy"], yerr=err, capsize=4, color=sns.color_palette("deep", len(rows)))
     ax.axhline(rows["chance"].iloc[0], color="k", ls="--", lw=1, label="chance")
     ax.set_ylim(0, 1)
     ax.set_title(f"task: {task}")
     ax.set_ylabel("test accuracy")
-    ax.legend(loc="lower right")
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend(loc="upper right")
 fig.tight_layout()
 
 # %% [markdown]
