@@ -69,7 +69,7 @@ class CommandsSplit:
 
     def load_all(self, progress: bool = True) -> np.ndarray:
         """Every clip of the split as one (n, 16000) float32 array (about 64 kB per clip)."""
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         out = np.empty((len(self.files), CLIP_SAMPLES), dtype=np.float32)
         for i, path in enumerate(
@@ -139,7 +139,7 @@ def _check_headers(
 ) -> tuple[list[str], list[tuple[Path, str]]]:
     """Keep the clips whose header libsndfile can parse; report (or raise for) the others."""
     import soundfile as sf
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     good, skipped = [], []
     for clip in tqdm(clips, desc="checking files", disable=not progress, unit="file"):

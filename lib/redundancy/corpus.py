@@ -356,7 +356,7 @@ def synthesize_commands(
 
     Also writes ``synthcommands.json`` (the speakers' voices and splits), which readers ignore.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     cfg, seed = profile.corpus, _seed(profile, seed)
     root = Path(root)
@@ -420,7 +420,7 @@ def synthesize_pretrain(
     Utterances of ``pretrain_seconds`` made of grammar phrases, by every corpus speaker except the
     test speakers (round robin), recorded like the commands (room, gain, noise).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     cfg, seed = profile.corpus, _seed(profile, seed)
     root = Path(root)

@@ -72,7 +72,7 @@ def _open(url: str, start: int, timeout: float) -> tuple[Any, int, int | None]:
 
 def fetch(url: str, target: Path, sha256: str, progress: bool = True, timeout: float = 60.0) -> Path:
     """Download ``url`` to ``target`` via ``target.part``, resuming a partial one; verify ``sha256``."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     target = Path(target)
     part = target.with_name(target.name + ".part")
@@ -108,7 +108,7 @@ def fetch(url: str, target: Path, sha256: str, progress: bool = True, timeout: f
 
 def extract(archive: Path, dest: Path, progress: bool = True) -> Path:
     """Extract a .tar.gz into ``dest`` member by member, refusing members that would land outside it."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)

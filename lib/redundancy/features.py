@@ -146,7 +146,7 @@ def extract_hidden_states(
     """
     from .preprocess import prepare_inputs
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     waveforms = _check_waveforms(waveforms)
     if batch_size < 1:

@@ -58,7 +58,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 def load_corpus(corpus_dir: Path, progress: bool = False) -> list[np.ndarray]:
     """All utterances of a pre-training corpus folder (``manifest.json`` + 16 kHz WAVs), as float32."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from .audio import load_audio
 
@@ -187,7 +187,7 @@ def build_targets(profile: Profile, corpus_dir: Path, progress: bool = True) -> 
               "seed": pcfg.seed, "features": "mfcc13+d+dd@20ms"}
 
     def build(out: Path) -> None:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         waves = load_corpus(corpus_dir, progress=progress)
         feats = [mfcc_frames(w) for w in tqdm(waves, desc="MFCC", disable=not progress, leave=False)]
@@ -431,7 +431,7 @@ def train(recipe: Recipe, pcfg: Any, work: Path, progress: bool = True) -> dict[
     every ``save_every`` steps. A log entry at step ``s`` averages the steps since the previous
     entry; the first entry is step 0 alone, the loss of the untrained model.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     module = recipe.module
     optimizer = torch.optim.AdamW(module.parameters(), lr=pcfg.learning_rate, betas=(0.9, 0.98),

@@ -266,7 +266,7 @@ def layer_statistics(
     ``layers``: a ``LayerStates`` or a sequence of per-layer arrays/tensors, (n, d) or (n, T, D)
     (then ``pooling`` decides: ``flatten`` over time, the authors' choice, or ``mean``).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     layers = _layer_list(layers)
     n = int(layers[0].shape[0])
@@ -405,7 +405,7 @@ def bootstrap_similarity(stats: LayerStatistics, metric: str, *, k: int = 10, n_
     interval is the estimate plus the quantiles of the replicates' deviations from their mean.
     ``layers`` restricts the work to a subset of layers (the matrices are then len(layers) square).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}: expected one of {METRICS}")

@@ -188,7 +188,7 @@ def architecture_row(
     Headline latencies are at the largest batch size (the paper's setting); every batch size is
     kept under ``latency`` and ``time_reduction_by_batch``.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from .models import encoder_layers
     from .size import macs_by_component, parameters_by_component
@@ -281,7 +281,7 @@ def timing_report(
     profile says otherwise); the keyword arguments override them. Returns
     ``{"meta": ..., "architectures": name -> row}`` (rows: :func:`architecture_row`).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from .architectures import build_random, real_config
 
