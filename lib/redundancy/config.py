@@ -89,7 +89,7 @@ class FinetuneConfig:
     """Fine-tuning with the standard audio-classification head."""
 
     tasks: tuple[str, ...] = ("words", "speakers")
-    epochs: float = 5.0
+    epochs: float = 4.0
     max_steps: int = -1  # >0 overrides epochs
     batch_size: int = 32
     learning_rate: float = 1e-3
