@@ -44,6 +44,7 @@ from torch import nn
 from . import cache
 from .config import FAMILIES, Profile, load_profile, resolve_device
 from .models import tiny_config
+from .preprocess import prepare_inputs
 
 SAMPLE_RATE = 16_000
 FRAME_STRIDE = 320  # samples per output frame of the CNN encoder (20 ms)
@@ -103,13 +104,6 @@ def sample_crops(
     room = (lengths[index] - crop) // FRAME_STRIDE
     starts = rng.integers(0, room + 1) * FRAME_STRIDE
     return index, starts, crop
-
-
-def normalize(waves: torch.Tensor) -> torch.Tensor:
-    """Zero mean, unit variance per utterance: what ``Wav2Vec2FeatureExtractor(do_normalize=True)`` does."""
-    mean = waves.mean(dim=1, keepdim=True)
-    var = waves.var(dim=1, keepdim=True, unbiased=False)
-    return (waves - mean) / torch.sqrt(var + 1e-7)
 
 
 # --- HuBERT / WavLM targets: k-means on MFCCs ---------------------------------------------------
@@ -371,7 +365,7 @@ def wav2vec2_recipe(profile: Profile, waves: list[np.ndarray], device: str) -> R
         frames = frames_of(raw.shape[1])
         mask = sample_mask(raw.shape[0], frames, pcfg.mask_time_prob, pcfg.mask_time_length)
         negatives = _sample_negative_indices((raw.shape[0], frames), pcfg.num_negatives, mask)
-        return Batch(normalize(raw), torch.as_tensor(mask, device=device),
+        return Batch(prepare_inputs(raw), torch.as_tensor(mask, device=device),
                      negatives=torch.as_tensor(negatives, device=device))
 
     def on_step(step: int) -> dict[str, float]:
@@ -403,7 +397,7 @@ def masked_prediction_recipe(family: str, profile: Profile, waves: list[np.ndarr
         if mixing:
             raw, mixed = mix_utterances(raw, rng, pcfg.mix_prob, pcfg.mix_max_fraction, pcfg.mix_energy_db)
             extra["mixed_fraction"] = mixed / raw.shape[0]
-        return Batch(normalize(raw), torch.as_tensor(mask, device=device),
+        return Batch(prepare_inputs(raw), torch.as_tensor(mask, device=device),
                      labels=torch.as_tensor(labels, dtype=torch.long, device=device), extra=extra)
 
     return Recipe(family, model, lambda: model.backbone, make_batch)
@@ -554,7 +548,7 @@ def save_backbone(backbone: nn.Module, out: Path, probe: np.ndarray) -> None:
     backbone.config.layerdrop = 0.0
     backbone.save_pretrained(str(out))
     save_feature_extractor(out, normalize=True)
-    inputs = normalize(torch.as_tensor(probe[None], dtype=torch.float32))
+    inputs = prepare_inputs(probe[None])
     with torch.no_grad():
         output = backbone(inputs).last_hidden_state
     np.savez(out / "probe.npz", input_values=inputs.numpy(), last_hidden_state=output.numpy())
