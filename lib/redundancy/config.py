@@ -101,6 +101,9 @@ class FinetuneConfig:
     mask_time_prob: float | None = 0.0
     random_init_control: bool = True
     bootstrap: int = 1000
+    # Fine-tuning seeds: every later chapter reports the mean and spread over the models of these
+    # seeds (the paper's bands come from 5 runs). The words task uses all of them.
+    seeds: tuple[int, ...] = (0,)
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def accuracy_summary(predictions: np.ndarray, labels: np.ndarray, n_classes: int
     }
 
 
-def _training_args(profile: Profile, out: Path, device: str, n_train: int, progress: bool):
+def _training_args(profile: Profile, out: Path, device: str, n_train: int, progress: bool, seed: int):
     from transformers import TrainingArguments
 
     cfg = profile.finetune
@@ -126,7 +126,7 @@ def _training_args(profile: Profile, out: Path, device: str, n_train: int, progr
         disable_tqdm=not progress,
         dataloader_num_workers=0,
         use_cpu=device == "cpu",
-        seed=profile.corpus.seed,
+        seed=seed,
         remove_unused_columns=False,
     )
 
@@ -138,6 +138,7 @@ def finetune(
     *,
     corpus_root: Path,
     random_init: bool = False,
+    seed: int = 0,
     device: str = "auto",
     progress: bool = True,
 ) -> Path:
@@ -158,7 +159,7 @@ def finetune(
         "task": task,
         "finetune": dataclasses.asdict(profile.finetune),
         "random_init": random_init,
-        "seed": profile.corpus.seed,
+        "seed": seed,
         "speakers": [profile.corpus.speaker_min_utterances, profile.corpus.speaker_split_seed],
     }
     inputs = [_source_key(source), _corpus_key(corpus_root)]
@@ -169,20 +170,20 @@ def finetune(
         train = load_split(corpus_root, task, "train", **split_kw)
         test = load_split(corpus_root, task, "test", **split_kw)
         normalize = should_normalize(source)
-        torch.manual_seed(profile.corpus.seed)
+        torch.manual_seed(seed)
         model = build_classifier(source, len(train.classes), list(train.classes), random_init,
                                  profile.finetune.mask_time_prob)
         if profile.finetune.freeze_feature_encoder:
             model.freeze_feature_encoder()
         train_data = ClipDataset(train.load_all(progress=progress), train.labels, normalize)
-        _run_trainer(model, train_data, profile, out, device, progress)
+        _run_trainer(model, train_data, profile, out, device, progress, seed)
         test_inputs = prepare_inputs(test.load_all(progress=progress), normalize)
         preds = predict(model, test_inputs, device=device)
         summary = accuracy_summary(preds, test.labels, len(train.classes), profile.finetune.bootstrap)
         model.cpu().save_pretrained(str(out))
         save_feature_extractor(out, normalize)
         np.savez(out / PREDICTIONS_FILE, predictions=preds, labels=test.labels)
-        summary.update(task=task, source=str(source), random_init=random_init,
+        summary.update(task=task, source=str(source), random_init=random_init, seed=seed,
                        n_train=len(train), classes=list(train.classes),
                        skipped=[str(p) for p, _ in train.skipped + test.skipped])
         summary.update(json.loads((out / "train_log.json").read_text())["summary"])
@@ -197,12 +198,13 @@ def _corpus_key(root: Path) -> str:
     return str(root.resolve())
 
 
-def _run_trainer(model, train_data: ClipDataset, profile: Profile, out: Path, device: str, progress: bool) -> None:
+def _run_trainer(model, train_data: ClipDataset, profile: Profile, out: Path, device: str, progress: bool,
+                 seed: int) -> None:
     """Train with the transformers Trainer; write the loss curve to ``train_log.json``."""
     from transformers import Trainer
 
     scratch = out / "_trainer"
-    args = _training_args(profile, scratch, device, len(train_data), progress)
+    args = _training_args(profile, scratch, device, len(train_data), progress, seed)
     trainer = Trainer(model=model, args=args, train_dataset=train_data)
     start = time.perf_counter()
     result = trainer.train()

@@ -49,22 +49,25 @@ def pretrained_dir(profile: Profile | str | None, name: str, device: str = "auto
 
 
 def finetuned_dir(profile: Profile | str | None, name: str, task: str, *, random_init: bool = False,
-                  device: str = "auto") -> Path:
-    """A model fine-tuned on ``task`` (``random_init``: the same architecture without pre-training)."""
+                  device: str = "auto", seed: int = 0) -> Path:
+    """A model fine-tuned on ``task`` with ``seed`` (``random_init``: the architecture without
+    pre-training). ``profile.finetune.seeds`` lists the seeds a profile trains."""
     from .finetune import finetune
 
     profile = _profile(profile)
     return finetune(pretrained_dir(profile, name, device), task, profile,
-                    corpus_root=corpus_root(profile), random_init=random_init, device=device)
+                    corpus_root=corpus_root(profile), random_init=random_init, seed=seed, device=device)
 
 
-def model_dir(profile: Profile | str | None, name: str, state: str, device: str = "auto") -> Path | str:
-    """The checkpoint of a model in a state: ``pretrained``, ``words`` or ``speakers``."""
+def model_dir(profile: Profile | str | None, name: str, state: str, device: str = "auto",
+              seed: int = 0) -> Path | str:
+    """The checkpoint of a model in a state: ``pretrained``, ``words`` or ``speakers`` (with its
+    fine-tuning ``seed``; the pre-trained state has one model per family)."""
     if state not in STATES:
         raise ValueError(f"unknown state {state!r}: expected one of {STATES}")
     if state == "pretrained":
         return pretrained_dir(profile, name, device)
-    return finetuned_dir(profile, name, state, device=device)
+    return finetuned_dir(profile, name, state, device=device, seed=seed)
 
 
 def analysis_waveforms(profile: Profile | str | None = None) -> tuple[np.ndarray, str]:
@@ -101,7 +104,8 @@ def _analysis_indices(profile: Profile, n_clips: int) -> np.ndarray:
     return np.sort(np.random.default_rng(profile.corpus.seed).permutation(n_clips)[:n])
 
 
-def hidden_states(profile: Profile | str | None, name: str, state: str, device: str = "auto"):
+def hidden_states(profile: Profile | str | None, name: str, state: str, device: str = "auto",
+                  seed: int = 0):
     """Hidden states of every layer of a model on the analysis clips (extracted once, cached)."""
     from .config import resolve_device
     from .features import cached_hidden_states
@@ -109,6 +113,6 @@ def hidden_states(profile: Profile | str | None, name: str, state: str, device: 
     profile = _profile(profile)
     waveforms, data_key = analysis_waveforms(profile)
     return cached_hidden_states(
-        Path(str(model_dir(profile, name, state, device))), waveforms, data_key,
+        Path(str(model_dir(profile, name, state, device, seed=seed))), waveforms, data_key,
         batch_size=profile.analysis.batch_size, device=resolve_device(device),
     )
