@@ -131,12 +131,33 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
         publish.export(folder, dest, record, with_weights=run.control is None)
         if run.state != "pretrained" and run.control is None:
             remeasure(dest, profile, root, device)
+        if run.state == "pretrained":
+            write_probe(dest, profile, root, device)
     report = baselines_report(profile)
     index = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
              "recipe": publish.recipe(profile), "corpus_hash": data_hash,
              "models": sorted(r.label for r in folders)}
     (publish.models_root(profile.name) / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
     return report
+
+
+def write_probe(folder: Path, profile: Profile, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
+    """Per-layer words probe of a published backbone and of its random-init twin -> ``probe.json``."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    from .preprocess import should_normalize
+    from .probe import layer_probe
+
+    normalize = should_normalize(folder)
+    trained = AutoModel.from_pretrained(str(folder), dtype="float32")
+    torch.manual_seed(0)
+    twin = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
+    result = {"pretrained": layer_probe(trained, corpus_root, normalize, device=device),
+              "random_init": layer_probe(twin, corpus_root, normalize, device=device),
+              "features": "mean over frames of each layer; layer 0 = feature projection output"}
+    (Path(folder) / "probe.json").write_text(json.dumps(result, indent=2))
+    return result
 
 
 def _train_seconds(folder: Path) -> float | None:
