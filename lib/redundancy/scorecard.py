@@ -1,0 +1,343 @@
+"""The scorecard: each claim of the paper, its number, this run's number and a verdict by a stated rule.
+
+The paper's numbers are constants cited by section or table (PAPER.md); this run's numbers are read
+from ``results/<profile>/*.json`` and never typed in. A claim whose results file does not exist yet
+is "not yet measured". A fine-tuned model that failed its task (below ``MIN_TASK_ACCURACY`` on the
+words) is flagged and never counts as support for a claim about redundancy: pruning or mimicking a
+model that does not work says nothing about a transformer stack that does.
+
+Verdicts aggregate one pass/fail check per model (or per real architecture):
+all pass -> ``holds``, some -> ``partly``, none -> ``does not hold``; no usable model ->
+``not testable in this profile``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+HOLDS = "holds"
+PARTLY = "partly"
+FAILS = "does not hold"
+NOT_TESTABLE = "not testable in this profile"
+NOT_MEASURED = "not yet measured"
+VERDICTS = (HOLDS, PARTLY, FAILS, NOT_TESTABLE, NOT_MEASURED)
+
+TASK = "words"  # the paper's only task; speakers is this book's extension and is not scored
+MIN_TASK_ACCURACY = 0.5  # below this on the 35 words a model "failed its task" (chance is 0.029)
+BLOCK_MIN_LAYERS = 2  # a "main block" spans at least this many transformer layers
+PRUNE_FRACTION_AT_95 = 0.25  # the paper's lower end: BI / kNN-BI prune 25-42 % at 95 % (§3.2)
+PAPER_ORDERS = ("bi", "knn-bi")
+SIZE_REDUCTION_MIN = 0.94  # the paper's smallest mimickers: 94.9 % (base) .. 98.4 % (large)
+TIME_REDUCTION_MIN = 0.80  # the paper's smallest mimickers save 87-94 % of the time, on a GPU
+RELATIVE_ACCURACY_MIN = 0.95  # "most mimickers keep > 95 % of the original accuracy" (Tables 1-4)
+
+CLAIMS: dict[str, str] = {
+    "C1": "Layer similarity shows a block-like structure: two main blocks.",
+    "C2": "Pruning without post-training removes up to 40 % of the layers keeping over 95 % of the accuracy.",
+    "C3": "Mimicking layers cut the network size by 95-98 %.",
+    "C4": "Mimicking layers cut the inference time by up to 94 %.",
+    "C5": "Mimicking layers keep the performance (most keep over 95 % of the accuracy).",
+}
+
+PAPER: dict[str, str] = {
+    "C1": "two main blocks in every fine-tuned model; the first holds about 2/3 to 3/4 of the layers, "
+          "the second the last 4-5 (§3.1, Fig. 1)",
+    "C2": "25-42 % of the layers removable at 95 % of the accuracy with the BI or kNN-BI order "
+          "(§3.2, Fig. 2; abstract: up to 40 %)",
+    "C3": "smallest mimicker (1 linear layer, z = 32): -94.9 % parameters for the base, -98.4 % for the "
+          "large models (Tables 1-4)",
+    "C4": "smallest mimicker's normalised time 0.064-0.13, i.e. -87 % to -94 % (Tables 1-4, GPU)",
+    "C5": "most mimickers keep over 95 % of the original accuracy; wavLM-large over 90 % only; "
+          "the head on the CNN features alone: 79 % (Tables 1-4, §3.3)",
+}
+
+RULES: dict[str, str] = {
+    "C1": f"per usable fine-tuned words model: exactly two blocks of at least {BLOCK_MIN_LAYERS} transformer "
+          "layers in the CKA map (layer 0, the feature projection, left out); all models: holds, some: "
+          "partly, none: does not hold",
+    "C2": f"per usable words model: the best of the orders {', '.join(PAPER_ORDERS)} removes at least "
+          f"{PRUNE_FRACTION_AT_95:.0%} of the layers while keeping 95 % of the accuracy (mean over seeds); "
+          "all models: holds, some: partly, none: does not hold",
+    "C3": f"per real architecture (random weights: size does not depend on them): the smallest mimicker "
+          f"removes at least {SIZE_REDUCTION_MIN:.0%} of the parameters; all: holds, some: partly, none: does "
+          "not hold. The mini models' reduction is reported, not scored (their CNN is a larger share)",
+    "C4": f"per real architecture: the smallest mimicker saves at least {TIME_REDUCTION_MIN:.0%} of the "
+          "per-clip time of the full model (GPU results when present, else this CPU); all: holds, some: "
+          "partly, none: does not hold",
+    "C5": f"per usable words model: the best mimicker keeps at least {RELATIVE_ACCURACY_MIN:.0%} of the full "
+          "model's accuracy; all models: holds, some: partly, none: does not hold",
+}
+
+
+@dataclass
+class Evidence:
+    """Per-model (or per-architecture) checks behind one verdict, and what was left out and why."""
+
+    passed: dict[str, bool] = field(default_factory=dict)
+    numbers: dict[str, str] = field(default_factory=dict)
+    flagged: dict[str, str] = field(default_factory=dict)
+    real: dict[str, str] = field(default_factory=dict)
+
+
+def aggregate(passed: dict[str, bool]) -> str:
+    """All pass: holds; some: partly; none: does not hold; nothing to judge: not testable."""
+    if not passed:
+        return NOT_TESTABLE
+    hits = sum(passed.values())
+    if hits == len(passed):
+        return HOLDS
+    return PARTLY if hits else FAILS
+
+
+def load_results(results: Path) -> dict[str, Any]:
+    """The JSON files of one results folder by stem (``baselines``, ``pruning`` ...); absent ones omitted."""
+    results = Path(results)
+    if not results.is_dir():
+        raise FileNotFoundError(f"no results folder {results}")
+    return {path.stem: json.loads(path.read_text()) for path in sorted(results.glob("*.json"))
+            if path.stem != "scorecard"}
+
+
+def _mean_accuracy(entry: dict[str, Any]) -> float | None:
+    """``accuracy``, else the mean of per-seed accuracies (multi-seed baselines)."""
+    if "accuracy" in entry and entry["accuracy"] is not None:
+        return float(entry["accuracy"])
+    seeds = entry.get("seeds")
+    if isinstance(seeds, dict):
+        seeds = list(seeds.values())
+    values = [s["accuracy"] if isinstance(s, dict) else s for s in seeds or []]
+    return sum(values) / len(values) if values else None
+
+
+def task_accuracy(results: dict[str, Any]) -> dict[str, float]:
+    """Words test accuracy of each fine-tuned model from ``baselines.json`` (empty when absent)."""
+    models = results.get("baselines", {}).get("models", {})
+    out = {}
+    for model, tasks in models.items():
+        if TASK in tasks:
+            acc = _mean_accuracy(tasks[TASK])
+            if acc is not None:
+                out[model] = acc
+    return out
+
+
+def usable_models(results: dict[str, Any], models: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Split models into those that did their task and those flagged (with the reason)."""
+    accuracy = task_accuracy(results)
+    usable, flagged = [], {}
+    for model in models:
+        acc = accuracy.get(model)
+        if acc is None:
+            flagged[model] = "no baseline accuracy"
+        elif acc < MIN_TASK_ACCURACY:
+            flagged[model] = f"failed its task: words accuracy {acc:.2f} < {MIN_TASK_ACCURACY}"
+        else:
+            usable.append(model)
+    return usable, flagged
+
+
+def main_blocks(blocks: list[list[int]], min_layers: int = BLOCK_MIN_LAYERS) -> list[tuple[int, int]]:
+    """Blocks ``[start, end)`` over transformer layers 1..L that span at least ``min_layers`` layers."""
+    out = []
+    for start, end in blocks:
+        start = max(start, 1)  # layer 0 is the feature projection, not a transformer block
+        if end - start >= min_layers:
+            out.append((start, end))
+    return out
+
+
+def _check_c1(results: dict[str, Any]) -> Evidence | None:
+    similarity = results.get("similarity")
+    if similarity is None:
+        return None
+    models = [m for m, states in similarity["models"].items() if TASK in states]
+    usable, flagged = usable_models(results, models)
+    ev = Evidence(flagged=flagged)
+    for model in usable:
+        blocks = main_blocks(similarity["models"][model][TASK]["blocks"]["cka"])
+        ev.passed[model] = len(blocks) == 2
+        ev.numbers[model] = (f"{len(blocks)} main block(s): "
+                             + (", ".join(f"{s}-{e - 1}" for s, e in blocks) or "none"))
+    return ev
+
+
+def _check_c2(results: dict[str, Any]) -> Evidence | None:
+    pruning = results.get("pruning")
+    if pruning is None:
+        return None
+    models = [m for m, tasks in pruning["models"].items() if TASK in tasks]
+    usable, flagged = usable_models(results, models)
+    ev = Evidence(flagged=flagged)
+    for model in usable:
+        entry = pruning["models"][model][TASK]
+        orders = {o: entry["orders"][o]["max_removed_at_95"] for o in PAPER_ORDERS if o in entry["orders"]}
+        if not orders:
+            flagged[model] = f"none of the orders {PAPER_ORDERS} was run"
+            continue
+        best = max(orders, key=orders.get)
+        fraction = orders[best] / entry["n_layers"]
+        ev.passed[model] = fraction >= PRUNE_FRACTION_AT_95
+        ev.numbers[model] = f"{orders[best]}/{entry['n_layers']} layers ({fraction:.0%}) by {best}"
+    return ev
+
+
+def _mimickers(results: dict[str, Any], model: str) -> list[dict[str, Any]]:
+    rows = results["mimicking"]["models"].get(model, {}).get(TASK, [])
+    return [r for r in rows if r.get("network") == "mimicker"]
+
+
+def _smallest(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return min(rows, key=lambda r: r["params"])
+
+
+def _real_architecture_rows(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Smallest mimicker per real architecture: size and time reduction, with their source."""
+    out: dict[str, dict[str, float]] = {}
+    mimicking = results.get("mimicking", {})
+    for name, rows in mimicking.get("real_architectures", {}).items():
+        rows = [r for r in rows if r.get("params") and r.get("params_full")]
+        if rows:
+            row = _smallest(rows)
+            out[name] = {"size_reduction": 1 - row["params"] / row["params_full"],
+                         "time_reduction": (1 - row["time_normalised_cpu"]
+                                            if row.get("time_normalised_cpu") is not None else None),
+                         "source": f"mimicking.json ({row['type']}, {row['layers']} layer(s), z = {row['z']}, cpu)"}
+    for source in ("timing", "gpu_timing"):
+        timing = results.get(source)
+        if not timing:
+            continue
+        width = timing.get("meta", {}).get("mimic_hidden")
+        device = timing.get("meta", {}).get("device", "cpu")
+        for name, row in timing.get("architectures", {}).items():
+            if row.get("kind") != "real" or "size_reduction_mimic" not in row:
+                continue
+            entry = out.setdefault(name, {"size_reduction": row["size_reduction_mimic"], "time_reduction": None,
+                                          "source": f"timing.json (mimic width {width})"})
+            if row.get("time_reduction_mimic") is not None and (entry["time_reduction"] is None or device != "cpu"):
+                entry["time_reduction"] = row["time_reduction_mimic"]
+                entry["time_source"] = f"{source}.json ({device}, mimic width {width})"
+    return out
+
+
+def _mini_rows(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Smallest mimicker per mini model: size and time reduction (mimicking.json, else timing.json)."""
+    out: dict[str, dict[str, Any]] = {}
+    if "mimicking" in results:
+        for model in results["mimicking"]["models"]:
+            rows = _mimickers(results, model)
+            if rows:
+                row = _smallest(rows)
+                time = row.get("time_normalised")
+                out[model] = {"size_reduction": 1 - row["params"] / row["params_full"],
+                              "time_reduction": None if time is None else 1 - time,
+                              "source": f"{row['type']}, {row['layers']} layer(s), z = {row['z']}"}
+        return out
+    timing = results.get("timing", {})
+    width = timing.get("meta", {}).get("mimic_hidden")
+    for name, row in timing.get("architectures", {}).items():
+        if row.get("kind") == "mini" and "size_reduction_mimic" in row:
+            out[name] = {"size_reduction": row["size_reduction_mimic"], "time_reduction": row.get("time_reduction_mimic"),
+                         "source": f"timing.json, mimic width {width}"}
+    return out
+
+
+def _check_cost(results: dict[str, Any], key: str, minimum: float) -> Evidence | None:
+    """C3 (size) and C4 (time): verdict on the real architectures, the mini models reported beside."""
+    real = {n: r for n, r in _real_architecture_rows(results).items() if r.get(key) is not None}
+    if not real:
+        return None
+    ev = Evidence()
+    for name, row in real.items():
+        ev.passed[name] = row[key] >= minimum
+        source = row.get("time_source", row["source"]) if key == "time_reduction" else row["source"]
+        ev.real[name] = f"-{row[key]:.1%} ({source})"
+    for name, row in _mini_rows(results).items():
+        if row.get(key) is not None:
+            ev.numbers[name] = f"-{row[key]:.1%} ({row['source']})"
+    return ev
+
+
+def _check_c3(results: dict[str, Any]) -> Evidence | None:
+    return _check_cost(results, "size_reduction", SIZE_REDUCTION_MIN)
+
+
+def _check_c4(results: dict[str, Any]) -> Evidence | None:
+    return _check_cost(results, "time_reduction", TIME_REDUCTION_MIN)
+
+
+def _check_c5(results: dict[str, Any]) -> Evidence | None:
+    if "mimicking" not in results:
+        return None
+    models = [m for m in results["mimicking"]["models"] if _mimickers(results, m)]
+    usable, flagged = usable_models(results, models)
+    ev = Evidence(flagged=flagged)
+    for model in usable:
+        best = max(_mimickers(results, model), key=lambda r: r["relative_accuracy"])
+        ev.passed[model] = best["relative_accuracy"] >= RELATIVE_ACCURACY_MIN
+        ev.numbers[model] = (f"{best['relative_accuracy']:.0%} of the full model "
+                             f"({best['type']}, {best['layers']} layer(s), z = {best['z']})")
+    return ev
+
+
+CHECKS: dict[str, Callable[[dict[str, Any]], Evidence | None]] = {
+    "C1": _check_c1, "C2": _check_c2, "C3": _check_c3, "C4": _check_c4, "C5": _check_c5,
+}
+SOURCES = {"C1": "similarity.json", "C2": "pruning.json", "C3": "mimicking.json or timing.json",
+           "C4": "mimicking.json or timing.json", "C5": "mimicking.json"}
+
+
+def _describe(numbers: dict[str, str], flagged: dict[str, str] | None = None) -> str:
+    parts = [f"{name}: {text}" for name, text in numbers.items()]
+    parts += [f"{name}: flagged, {why}" for name, why in (flagged or {}).items()]
+    return "; ".join(parts) or "-"
+
+
+def scorecard(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Claim id -> {claim, paper, this_run, verdict, rule, passed, flagged[, real_architectures]}."""
+    card = {}
+    for claim, check in CHECKS.items():
+        ev = check(results)
+        row: dict[str, Any] = {"claim": CLAIMS[claim], "paper": PAPER[claim]}
+        if ev is None:
+            row.update(this_run=f"not yet measured ({SOURCES[claim]} absent)", verdict=NOT_MEASURED, passed={},
+                       flagged={})
+        else:
+            row.update(this_run=_describe(ev.numbers, ev.flagged), verdict=aggregate(ev.passed),
+                       passed=ev.passed, flagged=ev.flagged)
+            if claim in ("C3", "C4"):
+                row["real_architectures"] = _describe(ev.real)
+        row["rule"] = RULES[claim]
+        card[claim] = row
+    return card
+
+
+def scorecard_from_folder(results: Path, gpu_results: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The scorecard of one results folder (``results/<profile>``), GPU timing added when present."""
+    loaded = load_results(results)
+    if gpu_results is not None and (Path(gpu_results) / "timing.json").is_file():
+        loaded["gpu_timing"] = json.loads((Path(gpu_results) / "timing.json").read_text())
+    return scorecard(loaded)
+
+
+def scorecard_table(card: dict[str, dict[str, Any]]) -> Any:
+    """A pandas table, one row per claim: claim, paper, this run, verdict."""
+    import pandas as pd
+
+    return pd.DataFrame([{"claim": f"{cid}: {row['claim']}", "paper": row["paper"], "this run": row["this_run"],
+                          "real architectures": row.get("real_architectures", ""), "verdict": row["verdict"]}
+                         for cid, row in card.items()]).set_index("claim")
+
+
+def markdown_table(card: dict[str, dict[str, Any]]) -> str:
+    """The scorecard as a Markdown table (the landing page includes it)."""
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| claim | paper | this run | real architectures | verdict |", "|---|---|---|---|---|"]
+    for cid, row in card.items():
+        lines.append(f"| **{cid}** {cell(row['claim'])} | {cell(row['paper'])} | {cell(row['this_run'])} "
+                     f"| {cell(row.get('real_architectures', ''))} | **{row['verdict']}** |")
+    return "\n".join(lines) + "\n"
