@@ -305,7 +305,9 @@ def scorecard(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             row.update(this_run=f"not yet measured ({SOURCES[claim]} absent)", verdict=NOT_MEASURED, passed={},
                        flagged={})
         else:
-            row.update(this_run=_describe(ev.numbers, ev.flagged), verdict=aggregate(ev.passed),
+            judged = (f"judged on {len(ev.passed)} of {len(ev.passed) + len(ev.flagged)} models; "
+                      if ev.flagged else "")
+            row.update(this_run=judged + _describe(ev.numbers, ev.flagged), verdict=aggregate(ev.passed),
                        passed=ev.passed, flagged=ev.flagged)
             if claim in ("C3", "C4"):
                 row["real_architectures"] = _describe(ev.real)
