@@ -37,10 +37,9 @@ profile = None  # None: $REDUNDANCY_PROFILE, else "mini"
 device = "auto"
 
 # %%
-import json
-
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown
 
 from redundancy import scorecard as sc
 from redundancy.cache import atomic_write_json
@@ -68,13 +67,19 @@ for claim, rule in sc.RULES.items():
 
 # %% [markdown]
 # ## The scorecard
+#
+# In short (the same table opens the book), then each claim in full: this run's number per model or
+# architecture, with the models that were flagged.
 
 # %%
 card = sc.scorecard_from_folder(RESULTS, GPU_RESULTS)
 out = RESULTS / "scorecard.json"
 atomic_write_json(out, card)
 print(f"wrote {display_path(out)}")
-sc.scorecard_table(card)
+Markdown(sc.markdown_table(card))
+
+# %%
+Markdown(sc.claims_markdown(card))
 
 # %% [markdown]
 # ## Which model passed which check

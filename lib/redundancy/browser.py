@@ -38,6 +38,7 @@ REDIRECT = re.compile(r"""<meta[^>]+http-equiv=["']refresh["'][^>]+url=([^"'>\s]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PAGE_TIMEOUT_S = 30.0
 SETTLE_S = 0.3
+SCREENSHOT_MAX_HEIGHT = 5000  # pixels: the top of long chapters, enough to review the rendering
 
 # Runs in the page after load: what the checks need, in one round trip.
 PAGE_PROBE = """(() => {
@@ -171,7 +172,11 @@ def check_page(cdp: CDPSession, session: str, url: str, base: str, machine_paths
         report.problems.append(f"shows the machine path {path}")
     report.problems += _event_problems(cdp.take_events(session), base)
     if screenshot is not None:
-        shot = cdp.call("Page.captureScreenshot", {"format": "png"}, session)
+        size = cdp.call("Page.getLayoutMetrics", {}, session).get("cssContentSize", {})
+        height = min(int(size.get("height", 900)), SCREENSHOT_MAX_HEIGHT)
+        shot = cdp.call("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": 1280, "height": max(height, 1), "scale": 1}}, session)
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         screenshot.write_bytes(base64.b64decode(shot["data"]))
     links = [link for link in value.get("links", []) if link.startswith(base)]

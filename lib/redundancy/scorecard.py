@@ -80,6 +80,8 @@ class Evidence:
     numbers: dict[str, str] = field(default_factory=dict)
     flagged: dict[str, str] = field(default_factory=dict)
     real: dict[str, str] = field(default_factory=dict)
+    values: dict[str, float] = field(default_factory=dict)  # the scored number per model or architecture
+    mini_values: dict[str, float] = field(default_factory=dict)  # C3, C4: the mini models, not scored
 
 
 def aggregate(passed: dict[str, bool]) -> str:
@@ -159,6 +161,7 @@ def _check_c1(results: dict[str, Any]) -> Evidence | None:
     for model in usable:
         blocks = main_blocks(similarity["models"][model][TASK]["blocks"]["cka"])
         ev.passed[model] = len(blocks) == 2
+        ev.values[model] = len(blocks)
         ev.numbers[model] = (f"{len(blocks)} main block(s): "
                              + (", ".join(f"{s}-{e - 1}" for s, e in blocks) or "none"))
     return ev
@@ -180,6 +183,7 @@ def _check_c2(results: dict[str, Any]) -> Evidence | None:
         best = max(orders, key=orders.get)
         fraction = orders[best] / entry["n_layers"]
         ev.passed[model] = fraction >= PRUNE_FRACTION_AT_95
+        ev.values[model] = fraction
         ev.numbers[model] = f"{orders[best]}/{entry['n_layers']} layers ({fraction:.0%}) by {best}"
     return ev
 
@@ -252,11 +256,13 @@ def _check_cost(results: dict[str, Any], key: str, minimum: float) -> Evidence |
     ev = Evidence()
     for name, row in real.items():
         ev.passed[name] = row[key] >= minimum
+        ev.values[name] = row[key]
         source = row.get("time_source", row["source"]) if key == "time_reduction" else row["source"]
         ev.real[name] = f"-{row[key]:.1%} ({source})"
     for name, row in _mini_rows(results).items():
         if row.get(key) is not None:
             ev.numbers[name] = f"-{row[key]:.1%} ({row['source']})"
+            ev.mini_values[name] = row[key]
     return ev
 
 
@@ -277,6 +283,7 @@ def _check_c5(results: dict[str, Any]) -> Evidence | None:
     for model in usable:
         best = max(_mimickers(results, model), key=lambda r: r["relative_accuracy"])
         ev.passed[model] = best["relative_accuracy"] >= RELATIVE_ACCURACY_MIN
+        ev.values[model] = best["relative_accuracy"]
         ev.numbers[model] = (f"{best['relative_accuracy']:.0%} of the full model "
                              f"({best['type']}, {best['layers']} layer(s), z = {best['z']})")
     return ev
@@ -287,6 +294,42 @@ CHECKS: dict[str, Callable[[dict[str, Any]], Evidence | None]] = {
 }
 SOURCES = {"C1": "similarity.json", "C2": "pruning.json", "C3": "mimicking.json or timing.json",
            "C4": "mimicking.json or timing.json", "C5": "mimicking.json"}
+
+
+PAPER_SHORT: dict[str, str] = {
+    "C1": "two main blocks; the first 2/3-3/4 of the layers (§3.1)",
+    "C2": "25-42 % of the layers at 95 % accuracy (§3.2, Fig. 2)",
+    "C3": "-94.9 % to -98.4 % parameters (Tables 1-4)",
+    "C4": "-87 % to -94 % time, GPU (Tables 1-4)",
+    "C5": "most keep > 95 %; head alone 79 % (Tables 1-4)",
+}
+
+
+def _span(values: list[float], fmt: str) -> str:
+    low, high = min(values), max(values)
+    return fmt.format(low) if fmt.format(low) == fmt.format(high) else f"{fmt.format(low)} to {fmt.format(high)}"
+
+
+def summarise(claim: str, ev: Evidence) -> str:
+    """One short line for the landing page: the range of this run's numbers and how many passed."""
+    values = list(ev.values.values())
+    passes = f"{sum(ev.passed.values())} of {len(ev.passed)} pass"
+    flagged = f"; {len(ev.flagged)} model(s) flagged" if ev.flagged else ""
+    if not values:
+        return "no usable model" + flagged
+    if claim == "C1":
+        text = f"{sum(ev.passed.values())} of {len(ev.passed)} usable models show two main blocks"
+        return text + flagged
+    if claim in ("C3", "C4"):
+        what = "parameters" if claim == "C3" else "time (" + ("GPU" if any("cuda" in r for r in ev.real.values())
+                                                              else "CPU") + ")"
+        text = f"real architectures {_span(values, '-{:.1%}')} {what}, {passes}"
+        if ev.mini_values:
+            text += f"; mini models {_span(list(ev.mini_values.values()), '-{:.1%}')}"
+        return text
+    if claim == "C2":
+        return f"{_span(values, '{:.0%}')} of the layers at 95 %, {passes}" + flagged
+    return f"best mimicker keeps {_span(values, '{:.0%}')}, {passes}" + flagged
 
 
 def _describe(numbers: dict[str, str], flagged: dict[str, str] | None = None) -> str:
@@ -302,12 +345,14 @@ def scorecard(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ev = check(results)
         row: dict[str, Any] = {"claim": CLAIMS[claim], "paper": PAPER[claim]}
         if ev is None:
-            row.update(this_run=f"not yet measured ({SOURCES[claim]} absent)", verdict=NOT_MEASURED, passed={},
+            row.update(this_run=f"not yet measured ({SOURCES[claim]} absent)", summary="not yet measured",
+                       verdict=NOT_MEASURED, passed={},
                        flagged={})
         else:
             judged = (f"judged on {len(ev.passed)} of {len(ev.passed) + len(ev.flagged)} models; "
                       if ev.flagged else "")
-            row.update(this_run=judged + _describe(ev.numbers, ev.flagged), verdict=aggregate(ev.passed),
+            row.update(this_run=judged + _describe(ev.numbers, ev.flagged), summary=summarise(claim, ev),
+                       verdict=aggregate(ev.passed),
                        passed=ev.passed, flagged=ev.flagged)
             if claim in ("C3", "C4"):
                 row["real_architectures"] = _describe(ev.real)
@@ -333,13 +378,26 @@ def scorecard_table(card: dict[str, dict[str, Any]]) -> Any:
                          for cid, row in card.items()]).set_index("claim")
 
 
+def claims_markdown(card: dict[str, dict[str, Any]]) -> str:
+    """Every claim in full: the paper, this run per model, real architectures, rule and verdict."""
+    parts = []
+    for cid, row in card.items():
+        lines = [f"**{cid}: {row['claim']}** Verdict: **{row['verdict']}**.", "",
+                 f"- *paper*: {row['paper']}", f"- *this run*: {row['this_run']}"]
+        if row.get("real_architectures"):
+            lines.append(f"- *real architectures*: {row['real_architectures']}")
+        lines.append(f"- *rule*: {row['rule']}")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
 def markdown_table(card: dict[str, dict[str, Any]]) -> str:
-    """The scorecard as a Markdown table (the landing page includes it)."""
+    """The scorecard as a short Markdown table for the landing page (details: the scorecard chapter)."""
     def cell(text: str) -> str:
         return str(text).replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| claim | paper | this run | real architectures | verdict |", "|---|---|---|---|---|"]
+    lines = ["| claim | paper | this run | verdict |", "|---|---|---|---|"]
     for cid, row in card.items():
-        lines.append(f"| **{cid}** {cell(row['claim'])} | {cell(row['paper'])} | {cell(row['this_run'])} "
-                     f"| {cell(row.get('real_architectures', ''))} | **{row['verdict']}** |")
+        lines.append(f"| **{cid}** {cell(row['claim'])} | {cell(PAPER_SHORT[cid])} | {cell(row['summary'])} "
+                     f"| **{row['verdict']}** |")
     return "\n".join(lines) + "\n"
