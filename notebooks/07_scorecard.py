@@ -14,11 +14,12 @@
 # %% [markdown]
 # # The scorecard: which claims hold here?
 #
-# The paper makes five claims (C1-C5, in its abstract; the body is more precise). This chapter puts
-# each next to the paper's own number, cited by section or table, and next to the number this run
-# measured, read from the results the other chapters wrote (`results/<profile>/*.json`). A verdict
-# follows from a rule stated below and computed by `redundancy.scorecard`, which is tested: the
-# tests change a results file and check that the verdict changes with it.
+# The paper {cite:p}`dorszewski2025redundant` makes five claims (C1-C5, in its abstract; the body is
+# more precise). This chapter puts each next to the paper's own number, cited by section or table,
+# and next to the number this run measured, read from the results the other chapters wrote
+# (`results/<profile>/*.json`). A verdict follows from a rule stated below and computed by
+# `redundancy.scorecard`, which is tested: the tests change a results file and check that the
+# verdict changes with it.
 #
 # The verdicts are one of: **holds**, **partly**, **does not hold**, **not testable in this
 # profile** (no model that did its task), and **not yet measured** (the chapter that measures the
