@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .notebook_tools import RUN_METADATA
-from .scorecard import markdown_table, scorecard, scorecard_from_folder
+from .scorecard import (MIN_TASK_ACCURACY, load_results, markdown_table, scorecard, scorecard_from_folder,
+                        task_accuracy)
 
 GENERATED = Path("book") / "_generated"
 
@@ -193,11 +194,15 @@ def key_figure(results: Path, profile: str, out: Path) -> Path:
     path = results / profile / "similarity.json"
     data = json.loads(path.read_text()) if path.is_file() else {"models": {}}
     models = [m for m, states in data["models"].items() if "words" in states]
+    accuracy = task_accuracy(load_results(results / profile)) if (results / profile).is_dir() else {}
     fig, axes = plt.subplots(1, max(len(models), 1), figsize=(3.6 * max(len(models), 1), 3.4), squeeze=False)
     for ax, model in zip(axes[0], models):
         entry = data["models"][model]["words"]
+        acc = accuracy.get(model)
+        note = "" if acc is None else f"\nwords accuracy {acc:.2f}" + (
+            " (failed its task: not scored)" if acc < MIN_TASK_ACCURACY else "")
         heatmap_with_blocks(ax, entry["metrics"]["cka"], [tuple(b) for b in entry["blocks"]["cka"]],
-                            title=f"{model}, fine-tuned on words: CKA", cbar=False, tick_step=2)
+                            title=f"{model}, fine-tuned on words: CKA{note}", cbar=False, tick_step=2)
     if not models:
         axes[0][0].text(0.5, 0.5, "layer similarity not yet measured", ha="center", va="center")
         axes[0][0].set_axis_off()
