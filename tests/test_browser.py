@@ -37,6 +37,7 @@ def site(tmp_path: Path) -> Path:
         '<h1 id="here">Bad</h1><img src="../missing.png"><a href="../nowhere.html">gone</a>'
         '<a href="../good.html#no-such-anchor">anchor</a>'
         "<p>wrote /home/someone/checkout/results/mini/x.json</p>"
+        '<div class="cell_input"><pre>' + "x = 1  # " + "a very long line " * 40 + "</pre></div>"
         "<script>undefinedFunction()</script>"))
     return root
 
@@ -54,6 +55,7 @@ def test_good_page_passes_and_planted_faults_are_found(site: Path, tmp_path: Pat
     assert "JavaScript exception" in problems and "undefinedFunction" in problems
     assert "shows the machine path /home/someone/checkout/" in problems
     assert "HTTP 404 for missing.png" in problems
+    assert "code block scrolls sideways" in problems
     assert (tmp_path / "shots" / "good.png").stat().st_size > 0
 
 

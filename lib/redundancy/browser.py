@@ -1,7 +1,7 @@
 """The browser test: headless Chromium opens every page of the built book.
 
 Starting from ``index.html`` it follows every internal link, and on every page checks that the page
-rendered (a title and body text), that every image loaded (natural width above 0), that no
+rendered (a title and body text), that no code cell needs a sideways scroll, that every image loaded (natural width above 0), that no
 JavaScript error or failed same-site request was logged, that no internal link or anchor is broken,
 and that no absolute path of the build machine shows. A screenshot of each page goes to
 ``--screenshots``. The book is served over HTTP from a local port (as a reader's web server would),
@@ -47,7 +47,9 @@ PAGE_PROBE = """(() => {
   const links = [...document.querySelectorAll('a[href]')].map(a => a.href);
   const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
   const main = document.querySelector('main, article, [role=main]') || document.body;
-  return {title: document.title, h1: (document.querySelector('h1') || {}).textContent || '',
+  const wide = [...document.querySelectorAll('div.cell_input pre, div.highlight-python pre')]
+    .filter(p => p.scrollWidth > p.clientWidth + 2).map(p => p.textContent.split('\\n')[0].slice(0, 60));
+  return {wide_code: wide, title: document.title, h1: (document.querySelector('h1') || {}).textContent || '',
           text_length: (main.innerText || '').trim().length, images: imgs, links: links, ids: ids,
           body_text: document.body.innerText};
 })()"""
@@ -155,11 +157,15 @@ def check_page(cdp: CDPSession, session: str, url: str, base: str, machine_paths
     cdp.drain(SETTLE_S)
     probe = cdp.call("Runtime.evaluate", {"expression": PAGE_PROBE, "returnByValue": True}, session)
     value = probe.get("result", {}).get("value") or {}
+    if "exceptionDetails" in probe:
+        report.problems.append(f"the page probe failed: {probe['exceptionDetails'].get('text', '')}")
     report.title, report.ids = value.get("title", ""), set(value.get("ids", []))
     if not value.get("h1", "").strip():
         report.problems.append("no heading (h1): the page did not render")
     if value.get("text_length", 0) < 200:
         report.problems.append(f"almost no text ({value.get('text_length', 0)} characters)")
+    for first_line in value.get("wide_code", []):
+        report.problems.append(f"code block scrolls sideways (starts {first_line!r})")
     images = value.get("images", [])
     report.images = len(images)
     for image in images:
