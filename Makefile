@@ -19,7 +19,7 @@ BROWSER   := $(BIN)/python -m redundancy.browser
 
 help:
 	@echo "make book     execute every notebook (PROFILE=$(PROFILE), DEVICE=$(DEVICE)) and build _build/html"
-	@echo "make test     library tests, notebooks under nbval (smoke profile), book build with -W"
+	@echo "make test     library tests, notebooks under nbval (smoke profile), book build with -W, browser test"
 	@echo "make sync     re-pair notebooks/*.py -> .ipynb (keeps outputs)"
 
 venv: $(STAMP)
@@ -67,6 +67,7 @@ test-book: pages
 # installed, except under CI=1, where .ci/run installs it).
 test-browser: $(STAMP)
 	$(BROWSER) _build/testbook/_build/html --screenshots _build/screenshots
+
 clean:
 	rm -rf _build
 

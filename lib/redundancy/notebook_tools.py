@@ -88,7 +88,7 @@ def execute(py_path: Path, profile: str, device: str, extra: dict[str, Any] | No
     executed = jupytext.read(out_path)
     executed.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
     executed.metadata[RUN_METADATA] = run_info(profile, device)
-    executed.metadata.setdefault("papermill", {})["input_path"] = py_path.name
+    executed.metadata.setdefault("papermill", {})["input_path"] = str(py_path.relative_to(project_dir(py_path)))
     hide_injected(executed)
     scrub_paths(executed, project_dir(py_path))
     jupytext.write(executed, out_path, fmt="ipynb")
