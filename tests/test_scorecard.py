@@ -32,11 +32,17 @@ def _accuracies(results: Path) -> dict[str, float]:
     return sc.task_accuracy(sc.load_results(results))
 
 
+def test_paper_shape_of_the_first_block() -> None:
+    assert [n for n in range(13) if sc.paper_like_first_block(n, 12)] == [7, 8, 9]
+    assert [n for n in range(25) if sc.paper_like_first_block(n, 24)] == [16, 17, 18]
+
+
 def test_aggregate_rule() -> None:
     assert sc.aggregate({"a": True, "b": True}) == sc.HOLDS
     assert sc.aggregate({"a": True, "b": False}) == sc.PARTLY
     assert sc.aggregate({"a": False}) == sc.FAILS
     assert sc.aggregate({}) == sc.NOT_TESTABLE
+    assert sc.aggregate({"a": False}, {"a"}) == sc.PARTLY
 
 
 def test_every_claim_has_a_verdict_and_missing_files_are_not_measured(results: Path) -> None:
@@ -82,6 +88,10 @@ def test_c1_verdict_follows_the_similarity_blocks(results: Path) -> None:
     assert sc.scorecard_from_folder(results)["C1"]["verdict"] == sc.HOLDS
     _edit(results / "similarity.json", blocks([[0, 1], [1, 13]]))
     assert sc.scorecard_from_folder(results)["C1"]["verdict"] == sc.FAILS
+    _edit(results / "similarity.json", blocks([[0, 1], [1, 3], [3, 13]]))  # two blocks, the first too small
+    card = sc.scorecard_from_folder(results)
+    assert card["C1"]["verdict"] == sc.PARTLY
+    assert "two blocks of other sizes" in card["C1"]["summary"]
 
     def one_model_two_blocks(data):
         data["models"][models[0]]["words"]["blocks"]["cka"] = [[0, 1], [1, 9], [9, 13]]
@@ -151,3 +161,50 @@ def test_markdown_table_has_one_row_per_claim(results: Path) -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no results folder"):
         sc.load_results(tmp_path / "absent")
+
+
+def test_c1_reads_the_block_test_form(results: Path) -> None:
+    """similarity.json with ``block_tests`` (a rule that can say "no block structure")."""
+    def all_good(data):
+        for tasks in data["models"].values():
+            tasks["words"]["accuracy"] = 0.95
+    _edit(results / "baselines.json", all_good)
+    models = list(_accuracies(results))
+
+    def tests(significant, blocks):
+        def change(data):
+            for model in models:
+                data["models"][model]["words"]["block_tests"] = {
+                    "cka": {"blocks": blocks, "significant": significant, "contrast": 0.1, "p_value": 0.01}}
+        return change
+
+    _edit(results / "similarity.json", tests(True, [[0, 8], [8, 12]]))
+    card = sc.scorecard_from_folder(results)
+    assert card["C1"]["verdict"] == sc.HOLDS
+    assert "2 main block(s) (1-8, 9-12, first block 67% of the layers)" in card["C1"]["this_run"]
+    _edit(results / "similarity.json", tests(False, [[0, 12]]))
+    card = sc.scorecard_from_folder(results)
+    assert card["C1"]["verdict"] == sc.FAILS
+    assert "no block structure" in card["C1"]["this_run"]
+
+
+def test_head_only_is_not_the_smallest_mimicker_and_gpu_time_wins(results: Path, tmp_path: Path) -> None:
+    good = [m for m, acc in _accuracies(results).items() if acc >= sc.MIN_TASK_ACCURACY]
+    doc = _mimicking(good, 0.97, 5_000_000, 100_000_000, 0.5)
+    for rows in doc["real_architectures"].values():
+        rows.append({"type": "none", "layers": 0, "z": 0, "params": 1_000, "params_full": 100_000_000,
+                     "time_normalised_cpu": 0.01})
+    (results / "timing.json").unlink()
+    (results / "mimicking.json").write_text(json.dumps(doc))
+    card = sc.scorecard_from_folder(results)
+    assert "-95.0%" in card["C3"]["real_architectures"]  # the linear z = 32 row, not the head alone
+    assert card["C4"]["verdict"] == sc.FAILS  # 0.5 of the time on the CPU
+    gpu = tmp_path / "gpu"
+    gpu.mkdir()
+    real = {name: [dict(rows[0], time_normalised_gpu=0.1)] for name, rows in doc["real_architectures"].items()}
+    for rows in real.values():
+        rows[0].pop("time_normalised_cpu")
+    (gpu / "mimicking_real.json").write_text(json.dumps({"device": "cuda", "real_architectures": real}))
+    card = sc.scorecard_from_folder(results, gpu_results=gpu)
+    assert card["C4"]["verdict"] == sc.HOLDS
+    assert "gpu" in card["C4"]["real_architectures"] and "GPU" in card["C4"]["summary"]

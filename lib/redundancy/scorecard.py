@@ -55,9 +55,10 @@ PAPER: dict[str, str] = {
 }
 
 RULES: dict[str, str] = {
-    "C1": f"per usable fine-tuned words model: exactly two blocks of at least {BLOCK_MIN_LAYERS} transformer "
-          "layers in the CKA map (layer 0, the feature projection, left out); all models: holds, some: "
-          "partly, none: does not hold",
+    "C1": f"per usable fine-tuned words model, in the CKA map over the transformer layers: exactly two blocks "
+          f"of at least {BLOCK_MIN_LAYERS} layers, the first holding between min(2L/3, L-5) and 3L/4 of the L "
+          "layers (the paper's shape), passes; two blocks of other sizes count as partial; all models pass: "
+          "holds, some pass or partial: partly, none: does not hold",
     "C2": f"per usable words model: the best of the orders {', '.join(PAPER_ORDERS)} removes at least "
           f"{PRUNE_FRACTION_AT_95:.0%} of the layers while keeping 95 % of the accuracy (mean over seeds); "
           "all models: holds, some: partly, none: does not hold",
@@ -77,6 +78,7 @@ class Evidence:
     """Per-model (or per-architecture) checks behind one verdict, and what was left out and why."""
 
     passed: dict[str, bool] = field(default_factory=dict)
+    partial: set[str] = field(default_factory=set)  # failed the check but met part of it (C1: two blocks)
     numbers: dict[str, str] = field(default_factory=dict)
     flagged: dict[str, str] = field(default_factory=dict)
     real: dict[str, str] = field(default_factory=dict)
@@ -84,14 +86,19 @@ class Evidence:
     mini_values: dict[str, float] = field(default_factory=dict)  # C3, C4: the mini models, not scored
 
 
-def aggregate(passed: dict[str, bool]) -> str:
-    """All pass: holds; some: partly; none: does not hold; nothing to judge: not testable."""
+def aggregate(passed: dict[str, bool], partial: set[str] | None = None) -> str:
+    """All pass: holds; some pass (or partly pass): partly; none: does not hold; nothing: not testable."""
     if not passed:
         return NOT_TESTABLE
     hits = sum(passed.values())
     if hits == len(passed):
         return HOLDS
-    return PARTLY if hits else FAILS
+    return PARTLY if hits or partial else FAILS
+
+
+def paper_like_first_block(first: int, n_layers: int) -> bool:
+    """The paper's §3.1 shape: the first block holds 2/3 to 3/4 of the layers (the second the last 4-5)."""
+    return min(2 * n_layers / 3, n_layers - 5) <= first <= 3 * n_layers / 4
 
 
 def load_results(results: Path) -> dict[str, Any]:
@@ -151,6 +158,23 @@ def main_blocks(blocks: list[list[int]], min_layers: int = BLOCK_MIN_LAYERS) -> 
     return out
 
 
+def cka_blocks(entry: dict[str, Any]) -> tuple[list[tuple[int, int]], bool]:
+    """The CKA blocks of one similarity entry as ``[start, stop)`` over transformer layers 1..L.
+
+    Two forms of ``similarity.json`` are read: with ``block_tests`` (a block rule with a null, which
+    can say "no block structure": its blocks are ``[start, stop)`` over the transformer blocks, 0-based),
+    or the earlier ``blocks`` over layers 0..L (0 = the feature projection). Returns the blocks and
+    whether a block structure was found at all.
+    """
+    test = entry.get("block_tests", {}).get("cka")
+    if test is not None:
+        if not test.get("significant", False):
+            return [], False
+        return [(int(a) + 1, int(b) + 1) for a, b in test["blocks"]], True
+    blocks = main_blocks(entry["blocks"]["cka"])
+    return blocks, bool(blocks)
+
+
 def _check_c1(results: dict[str, Any]) -> Evidence | None:
     similarity = results.get("similarity")
     if similarity is None:
@@ -159,11 +183,20 @@ def _check_c1(results: dict[str, Any]) -> Evidence | None:
     usable, flagged = usable_models(results, models)
     ev = Evidence(flagged=flagged)
     for model in usable:
-        blocks = main_blocks(similarity["models"][model][TASK]["blocks"]["cka"])
-        ev.passed[model] = len(blocks) == 2
+        blocks, found = cka_blocks(similarity["models"][model][TASK])
+        blocks = [(a, b) for a, b in blocks if b - a >= BLOCK_MIN_LAYERS]
+        n_layers = len(similarity["models"][model][TASK]["metrics"]["cka"]) - 1
+        two = len(blocks) == 2
+        ev.passed[model] = two and paper_like_first_block(blocks[0][1] - blocks[0][0], n_layers)
+        if two and not ev.passed[model]:
+            ev.partial.add(model)
         ev.values[model] = len(blocks)
-        ev.numbers[model] = (f"{len(blocks)} main block(s): "
-                             + (", ".join(f"{s}-{e - 1}" for s, e in blocks) or "none"))
+        if not found:
+            ev.numbers[model] = "no block structure"
+            continue
+        sizes = ", ".join(f"{a}-{b - 1}" for a, b in blocks) or "none"
+        first = f", first block {(blocks[0][1] - blocks[0][0]) / n_layers:.0%} of the layers" if blocks else ""
+        ev.numbers[model] = f"{len(blocks)} main block(s) ({sizes}{first})"
     return ev
 
 
@@ -190,25 +223,39 @@ def _check_c2(results: dict[str, Any]) -> Evidence | None:
 
 def _mimickers(results: dict[str, Any], model: str) -> list[dict[str, Any]]:
     rows = results["mimicking"]["models"].get(model, {}).get(TASK, [])
-    return [r for r in rows if r.get("network") == "mimicker"]
+    return [r for r in rows if r.get("network") == "mimicker" and _is_mimicker(r)]
 
 
 def _smallest(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return min(rows, key=lambda r: r["params"])
 
 
-def _real_architecture_rows(results: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Smallest mimicker per real architecture: size and time reduction, with their source."""
-    out: dict[str, dict[str, float]] = {}
-    mimicking = results.get("mimicking", {})
-    for name, rows in mimicking.get("real_architectures", {}).items():
-        rows = [r for r in rows if r.get("params") and r.get("params_full")]
-        if rows:
+def _is_mimicker(row: dict[str, Any]) -> bool:
+    """A row of a mimicking network (not the head-only control, whose type is ``none``)."""
+    return row.get("type") not in (None, "none") and int(row.get("layers", 1)) >= 1
+
+
+def _real_architecture_rows(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Smallest mimicker per real architecture: size and time reduction, with their source.
+
+    Time: a GPU measurement (``results/gpu/mimicking_real.json`` or ``timing.json``) wins over CPU.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for source in ("mimicking", "gpu_mimicking"):
+        for name, rows in results.get(source, {}).get("real_architectures", {}).items():
+            rows = [r for r in rows if _is_mimicker(r) and r.get("params") and r.get("params_full")]
+            if not rows:
+                continue
             row = _smallest(rows)
-            out[name] = {"size_reduction": 1 - row["params"] / row["params_full"],
-                         "time_reduction": (1 - row["time_normalised_cpu"]
-                                            if row.get("time_normalised_cpu") is not None else None),
-                         "source": f"mimicking.json ({row['type']}, {row['layers']} layer(s), z = {row['z']}, cpu)"}
+            label = f"{row['type']}, {row['layers']} layer(s), z = {row['z']}"
+            entry = out.setdefault(name, {"size_reduction": 1 - row["params"] / row["params_full"],
+                                          "time_reduction": None, "source": f"mimicking.json ({label})"})
+            for device in ("gpu", "cpu"):
+                time = row.get(f"time_normalised_{device}")
+                if time is not None and (entry["time_reduction"] is None or device == "gpu"):
+                    entry.update(time_reduction=1 - time, time_on_gpu=device == "gpu",
+                                 time_source=f"{source.replace('gpu_', '')}.json ({label}, {device})")
+                    break
     for source in ("timing", "gpu_timing"):
         timing = results.get(source)
         if not timing:
@@ -220,9 +267,11 @@ def _real_architecture_rows(results: dict[str, Any]) -> dict[str, dict[str, floa
                 continue
             entry = out.setdefault(name, {"size_reduction": row["size_reduction_mimic"], "time_reduction": None,
                                           "source": f"timing.json (mimic width {width})"})
-            if row.get("time_reduction_mimic") is not None and (entry["time_reduction"] is None or device != "cpu"):
-                entry["time_reduction"] = row["time_reduction_mimic"]
-                entry["time_source"] = f"{source}.json ({device}, mimic width {width})"
+            on_gpu = device != "cpu"
+            if row.get("time_reduction_mimic") is not None and (
+                    entry["time_reduction"] is None or (on_gpu and not entry.get("time_on_gpu"))):
+                entry.update(time_reduction=row["time_reduction_mimic"], time_on_gpu=on_gpu,
+                             time_source=f"{source.replace('gpu_', '')}.json ({device}, mimic width {width})")
     return out
 
 
@@ -318,10 +367,11 @@ def summarise(claim: str, ev: Evidence) -> str:
     if not values:
         return "no usable model" + flagged
     if claim == "C1":
-        text = f"{sum(ev.passed.values())} of {len(ev.passed)} usable models show two main blocks"
+        text = (f"{sum(ev.passed.values())} of {len(ev.passed)} usable models show the paper's two blocks"
+                + (f", {len(ev.partial)} two blocks of other sizes" if ev.partial else ""))
         return text + flagged
     if claim in ("C3", "C4"):
-        what = "parameters" if claim == "C3" else "time (" + ("GPU" if any("cuda" in r for r in ev.real.values())
+        what = "parameters" if claim == "C3" else "time (" + ("GPU" if any("cuda" in r or "gpu" in r for r in ev.real.values())
                                                               else "CPU") + ")"
         text = f"real architectures {_span(values, '-{:.1%}')} {what}, {passes}"
         if ev.mini_values:
@@ -352,7 +402,7 @@ def scorecard(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             judged = (f"judged on {len(ev.passed)} of {len(ev.passed) + len(ev.flagged)} models; "
                       if ev.flagged else "")
             row.update(this_run=judged + _describe(ev.numbers, ev.flagged), summary=summarise(claim, ev),
-                       verdict=aggregate(ev.passed),
+                       verdict=aggregate(ev.passed, ev.partial),
                        passed=ev.passed, flagged=ev.flagged)
             if claim in ("C3", "C4"):
                 row["real_architectures"] = _describe(ev.real)
@@ -364,8 +414,9 @@ def scorecard(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def scorecard_from_folder(results: Path, gpu_results: Path | None = None) -> dict[str, dict[str, Any]]:
     """The scorecard of one results folder (``results/<profile>``), GPU timing added when present."""
     loaded = load_results(results)
-    if gpu_results is not None and (Path(gpu_results) / "timing.json").is_file():
-        loaded["gpu_timing"] = json.loads((Path(gpu_results) / "timing.json").read_text())
+    for name, key in (("timing.json", "gpu_timing"), ("mimicking_real.json", "gpu_mimicking")):
+        if gpu_results is not None and (Path(gpu_results) / name).is_file():
+            loaded[key] = json.loads((Path(gpu_results) / name).read_text())
     return scorecard(loaded)
 
 
