@@ -37,6 +37,15 @@ def test_paper_shape_of_the_first_block() -> None:
     assert [n for n in range(25) if sc.paper_like_first_block(n, 24)] == [16, 17, 18]
 
 
+def _all_models_succeed(results: Path, accuracy: float = 0.95) -> list[str]:
+    """Give every fine-tuned words model a good accuracy (none flagged); returns the model names."""
+    def change(data):
+        for tasks in data["models"].values():
+            tasks["words"]["accuracy"] = accuracy
+    _edit(results / "baselines.json", change)
+    return list(_accuracies(results))
+
+
 def test_aggregate_rule() -> None:
     assert sc.aggregate({"a": True, "b": True}) == sc.HOLDS
     assert sc.aggregate({"a": True, "b": False}) == sc.PARTLY
@@ -72,11 +81,7 @@ def test_a_failed_model_never_counts(results: Path) -> None:
 
 
 def test_c1_verdict_follows_the_similarity_blocks(results: Path) -> None:
-    def all_good(data):
-        for tasks in data["models"].values():
-            tasks["words"]["accuracy"] = 0.95
-    _edit(results / "baselines.json", all_good)
-    models = list(_accuracies(results))
+    models = _all_models_succeed(results)
 
     def blocks(value):
         def change(data):
@@ -165,11 +170,7 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_c1_reads_the_block_test_form(results: Path) -> None:
     """similarity.json with ``block_tests`` (a rule that can say "no block structure")."""
-    def all_good(data):
-        for tasks in data["models"].values():
-            tasks["words"]["accuracy"] = 0.95
-    _edit(results / "baselines.json", all_good)
-    models = list(_accuracies(results))
+    models = _all_models_succeed(results)
 
     def tests(significant, blocks):
         def change(data):
