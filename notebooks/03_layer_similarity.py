@@ -55,13 +55,13 @@ print(f"{A.n_utterances} utterances, batches of {A.batch_size}, k for mutual k-N
 # - **Cosine**: for each utterance, the cosine of the angle between its vector in $X$ and in $Y$,
 #   averaged over utterances. It asks: *did the layer turn the vector?* It needs both layers to
 #   have the same width and it notices any rotation of the feature space.
-# - **Linear CKA** (centred kernel alignment, {cite:t}`kornblith2019similarity`): compare the $n \times n$
+# - **Linear CKA** (centred kernel alignment, Kornblith et al. 2019): compare the $n \times n$
 #   matrices of inner products between utterances, $K = XX^\top$ and $L = YY^\top$, after centring:
 #   $\mathrm{CKA} = \langle HKH, HLH\rangle / (\lVert HKH\rVert\,\lVert HLH\rVert)$. It asks: *do the two
 #   layers arrange the utterances the same way?* Rotating or uniformly scaling a layer does not change
 #   it, but stretching some directions does. The *debiased* variant uses an unbiased estimate of the
 #   same quantity and corrects the bias that small batches and wide layers cause.
-# - **Mutual k-NN** {cite:p}`huh2024platonic`: for each utterance, take its $k$ nearest neighbours (by inner
+# - **Mutual k-NN** (Huh et al. 2024): for each utterance, take its $k$ nearest neighbours (by inner
 #   product, itself excluded) in $X$ and in $Y$, and count how many they share. The score is the
 #   average fraction shared. It asks: *do the layers agree on who is close to whom?* It looks only at
 #   local neighbourhoods.

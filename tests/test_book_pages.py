@@ -106,3 +106,18 @@ def test_run_info_records_versions() -> None:
 
 def test_display_path_is_project_relative() -> None:
     assert display_path(ROOT / "results" / "mini" / "x.json") == "results/mini/x.json"
+
+
+def test_landing_page_names_the_published_models(tmp_path: Path) -> None:
+    import json
+
+    for family, state in (("wavlm", "pretrained"), ("wavlm", "words-seed0"), ("hubert", "words-seed1")):
+        folder = tmp_path / "models" / "mini" / family / state
+        folder.mkdir(parents=True)
+        (folder / "provenance.json").write_text(json.dumps(
+            {"family": family, "state": state, "recipe_hash": "abcdef0123456789", "git_commit": "1234567890abcdef",
+             "device": "cpu"}))
+    text = bookpages.models_markdown("mini", tmp_path / "results", tmp_path / "models")
+    assert "published in `models/mini/` (recipe hash abcdef012345; git commit 1234567890ab; device cpu)" in text
+    assert "  - hubert: words-seed1" in text and "  - wavlm: pretrained, words-seed0" in text
+    assert "no model results yet" in bookpages.models_markdown("mini", tmp_path / "results", tmp_path / "none")

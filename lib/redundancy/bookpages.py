@@ -111,28 +111,36 @@ def status_markdown(runs: list[dict[str, Any]], built: datetime) -> str:
     return "\n".join(lines) + "\n"
 
 
-def models_markdown(profile: str, results: Path, models_root: Path) -> str:
-    """Which models produced the results: published folders with provenance when present, else names."""
-    lines = []
-    folder = models_root / profile
-    provenances = sorted(folder.glob("*/provenance.json")) if folder.is_dir() else []
-    for path in provenances:
-        prov = json.loads(path.read_text())
-        details = ", ".join(f"{key} {prov[key]}" for key in ("seed", "recipe_hash", "git_commit", "device")
-                            if key in prov)
-        lines.append(f"- `{path.parent.relative_to(models_root.parent)}`" + (f" ({details})" if details else ""))
-    if not lines:
-        baselines = results / profile / "baselines.json"
-        if baselines.is_file():
-            names = sorted(json.loads(baselines.read_text()).get("models", {}))
-            lines.append(f"- fine-tuned in this run: {', '.join(names)} (no published model folders in "
-                         f"`models/{profile}/`)")
-        else:
-            lines.append("- no model results yet")
-    return "\n".join(lines) + "\n"
+def models_markdown(profile: str, results: Path, models_root: Path | None = None) -> str:
+    """Which models produced the results: the published folders (``models/<profile>/<family>/<state>``)
+    with their recipe hash, commit and device from ``provenance.json``; else the names in the results."""
+    folder = Path(models_root) / profile if models_root is not None else _published_root(profile)
+    records = [json.loads(p.read_text()) | {"_folder": p.parent}
+               for p in sorted(folder.rglob("provenance.json"))] if folder.is_dir() else []
+    if records:
+        families: dict[str, list[str]] = {}
+        for rec in records:
+            families.setdefault(rec.get("family") or rec["_folder"].parent.name, []).append(rec["_folder"].name)
+        facts = [f"{key.replace('_', ' ')} {', '.join(sorted({str(r[key])[:12] for r in records if r.get(key)}))}"
+                 for key in ("recipe_hash", "git_commit", "device") if any(r.get(key) for r in records)]
+        lines = [f"- published in `models/{profile}/` ({'; '.join(facts)}):"]
+        lines += [f"  - {family}: {', '.join(states)}" for family, states in sorted(families.items())]
+        return "\n".join(lines) + "\n"
+    baselines = results / profile / "baselines.json"
+    if baselines.is_file():
+        names = sorted(json.loads(baselines.read_text()).get("models", {}))
+        return (f"- fine-tuned in this run: {', '.join(names)} (no published model folders in "
+                f"`models/{profile}/`)\n")
+    return "- no model results yet\n"
 
 
-def provenance_markdown(runs: list[dict[str, Any]], profile: str, results: Path, models_root: Path) -> str:
+def _published_root(profile: str) -> Path:
+    from .publish import models_root
+
+    return models_root(profile)
+
+
+def provenance_markdown(runs: list[dict[str, Any]], profile: str, results: Path, models_root: Path | None) -> str:
     """One paragraph for the landing page: profile, device, when, which models."""
     executed = [r for r in runs if r["executed"]]
     starts = [r["start"] for r in executed if r["start"]]
@@ -213,7 +221,7 @@ def key_figure(results: Path, profile: str, out: Path) -> Path:
     return out
 
 
-def generate(notebooks: Path, results: Path, models_root: Path, out: Path) -> list[Path]:
+def generate(notebooks: Path, results: Path, models_root: Path | None, out: Path) -> list[Path]:
     """Write every generated page fragment; returns the files written."""
     sources = sorted(Path(notebooks).glob("[0-9][0-9]_*.ipynb"))
     if not sources:
@@ -243,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"))
     parser.add_argument("--results", type=Path, default=Path("results"))
-    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--models", type=Path, default=None,
+                        help="root of the published models (default: $REDUNDANCY_MODELS, else models/)")
     parser.add_argument("--out", type=Path, default=GENERATED)
     args = parser.parse_args(argv)
     for path in generate(args.notebooks, args.results, args.models, args.out):
