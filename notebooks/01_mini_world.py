@@ -34,9 +34,9 @@ print(f"profile={P.name} device={DEVICE} models={P.model.source}")
 # %% [markdown]
 # ## The data
 #
-# The paper fine-tunes on **Speech Commands v0.02** (Warden 2018): 35 one-second words, about 2,600
+# The paper fine-tunes on **Speech Commands v0.02** {cite:p}`warden2018speech`: 35 one-second words, about 2,600
 # speakers, and ready-made validation and test lists that keep speakers apart. Here, without the
-# download, the same 35 words are spoken by synthetic voices (eSpeak NG): *SynthCommands*. Each
+# download, the same 35 words are spoken by synthetic voices of eSpeak NG {cite:p}`espeakng`: *SynthCommands*. Each
 # speaker has a fixed accent, voice, pitch, speaking rate and room; each utterance jitters pitch, rate
 # and loudness, sits somewhere in its 1 s clip, and gets room reverberation and background noise. It
 # is written in exactly the Speech Commands layout (`<word>/<speaker>_nohash_<n>.wav`, the two lists,
