@@ -120,7 +120,12 @@ class AnalysisConfig:
     similarity_pooling: str = "flatten"  # the authors' (n, T*D); "mean" pools over frames
     block_metric: str = "cka"  # whose blocks the pruning chapter uses
     bootstrap: int = 200
-    prune_orders: tuple[str, ...] = ("backward", "forward", "block-influence", "knn-block-influence")
+    # Pruning (redundancy.pruning.ORDERS): the paper's four orders and our baselines/bounds.
+    prune_orders: tuple[str, ...] = ("forward", "backward", "bi", "knn-bi", "random", "block-aware", "greedy")
+    prune_random_orders: int = 3  # random orders per fine-tuned model (the bands also span model seeds)
+    prune_select_clips: int = 384  # validation clips the data-driven orders look at (BI, blocks)
+    prune_greedy_clips: int = 256  # of those, the clips greedy scores each candidate removal on
+    prune_batch_size: int = 512  # clips per batch when scoring pruned models
     mimic_hidden: int = 64
     mimic_epochs: int = 20
     mimic_batch_size: int = 128

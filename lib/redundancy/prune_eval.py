@@ -25,6 +25,27 @@ import torch
 from .models import base_model, encoder_layers
 
 
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory in the heap instead of returning it to the system.
+
+    Scoring pruned models allocates and frees the same tens of megabytes per block; by default each
+    large allocation is a fresh ``mmap`` whose pages fault in again, which took about half of the
+    wall time on our 2-core machine (0.25 s -> 0.13 s per block on 512 clips). Process-wide; a no-op
+    (False) where glibc is absent.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_mmap_threshold, 1 << 30)) and bool(mallopt(m_trim_threshold, 1 << 30))
+
+
 class _Stop(Exception):
     """Raised by a hook to end a forward pass once the wanted tensor is captured."""
 
@@ -151,6 +172,13 @@ class PrunedScorer:
             self.blocks_run += 1
             self._memo[key(j)] = hidden
         return hidden
+
+    def retain_for(self, removed: Iterable[int]) -> None:
+        """Forget every memoised state that no model removing a superset of ``removed`` can reuse
+        (bounds memory to about L states while an order's sweep or the greedy search goes on)."""
+        R = set(removed)
+        self._memo = {key: v for key, v in self._memo.items()
+                      if set(key[0]) == {r for r in R if r < key[1]}}
 
     def logits(self, removed: Iterable[int]) -> torch.Tensor:
         """Logits of the model without ``removed`` on this batch."""
