@@ -104,3 +104,13 @@ def test_tiny_contrast_is_not_called_a_block():
 def test_too_small_map_is_refused():
     with pytest.raises(ValueError, match="cannot hold 2 blocks"):
         block_structure(np.eye(3))
+
+
+def test_c1_summary_reads_the_paper_shape():
+    from redundancy.blocks import c1_summary
+
+    paper_like = c1_summary(block_structure(_block_matrix([8, 4], within=0.9, between=0.4)))
+    assert paper_like["two_blocks"] and paper_like["paper_like"] and paper_like["sizes"] == [8, 4]
+    assert not c1_summary(block_structure(_block_matrix([3, 9], within=0.9, between=0.4)))["paper_like"]
+    none = c1_summary(block_structure(_banded()))
+    assert not none["block_structure"] and none["n_blocks"] == 0 and not none["paper_like"]

@@ -211,3 +211,24 @@ def block_structure(similarity: Any, *, max_blocks: int = 4, min_size: int = 2, 
         return BlockTest([(0, L)], False, 0.0, p_min, per_k)
     chosen = per_k[best_k]
     return BlockTest(list(chosen["blocks"]), True, chosen["contrast"], chosen["p_value"], per_k)
+
+
+def c1_summary(test: BlockTest) -> dict[str, Any]:
+    """Claim C1 on one map: block structure or not, and the paper's "two main blocks" shape.
+
+    The paper (section 3.1): the first block holds about 2/3 to 3/4 of the layers, the second the
+    last 4-5. For 12 blocks those two statements give a first block of 7 to 9 layers; ``paper_like``
+    asks for exactly two blocks with the first in ``[min(2L/3, L - 5), 3L/4]`` layers.
+    """
+    L = test.blocks[-1][1]
+    sizes = [b - a for a, b in test.blocks] if test.significant else []
+    low, high = min(2 * L / 3, L - 5), 3 * L / 4
+    return {
+        "block_structure": test.significant,
+        "n_blocks": len(sizes),
+        "sizes": sizes,
+        "first_fraction": sizes[0] / L if sizes else None,
+        "last_size": sizes[-1] if sizes else None,
+        "two_blocks": len(sizes) == 2,
+        "paper_like": len(sizes) == 2 and low <= sizes[0] <= high,
+    }

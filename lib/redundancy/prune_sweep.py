@@ -212,6 +212,30 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
     return cache.read_json(folder / SWEEP_FILE)
 
 
+def evaluate_order(model_path: Path | str, task: str, order: Sequence[int], profile: Profile | str | None = None, *,
+                   corpus_root: Path, device: str = "auto") -> list[float]:
+    """Test accuracy of one model for your own order (1-based block numbers, as in the paper), at
+    every depth from 0 to ``len(order)`` removed blocks. Not cached: for exercises and trials."""
+    from transformers import AutoModelForAudioClassification
+
+    from .commands import load_split
+    from .preprocess import should_normalize
+
+    profile = load_profile(profile) if not isinstance(profile, Profile) else profile
+    device = resolve_device(device)
+    model = AutoModelForAudioClassification.from_pretrained(str(model_path))
+    runner = BlockRunner(model, device)
+    zero_based = [int(b) - 1 for b in order]
+    pruning._check_indices(zero_based, runner.n_blocks)
+    test = load_split(corpus_root, task, "test", min_utterances=profile.corpus.speaker_min_utterances,
+                      seed=profile.corpus.speaker_split_seed)
+    x, y = _clips(test, None, should_normalize(model_path), False)
+    keep_freed_memory()
+    with torch.inference_mode():
+        correct, _ = score_orders(runner, x.to(device), y, {"yours": [zero_based]}, profile.analysis.prune_batch_size)
+    return [c / len(y) for c in correct["yours"][0][:len(zero_based) + 1]]
+
+
 # --------------------------------------------------------------------------------------------
 # aggregation over seeds, and the results file
 def max_removed(relative: Sequence[float], keep: float) -> int:
