@@ -78,7 +78,7 @@ def selection_orders(runner: BlockRunner, inputs: torch.Tensor, labels: np.ndarr
     blocks = test.blocks if test is not None and test.significant else [(0, L)]
     n_greedy = min(A.prune_greedy_clips, n)
     scorers = [PrunedScorer(runner, [s[sl] for s in states]) for sl in _batches(n_greedy, A.prune_batch_size)]
-    targets = [torch.as_tensor(labels[sl]) for sl in _batches(n_greedy, A.prune_batch_size)]
+    targets = [torch.as_tensor(labels[sl], device=runner.device) for sl in _batches(n_greedy, A.prune_batch_size)]
 
     def score(removed: tuple[int, ...]) -> tuple[float, float]:
         correct, logprob = 0.0, 0.0
@@ -140,7 +140,7 @@ def score_orders(runner: BlockRunner, inputs: torch.Tensor, labels: np.ndarray,
         states = runner.block_inputs(inputs[sl])
         work["blocks_run"] += L
         scorer = PrunedScorer(runner, states)
-        y = torch.as_tensor(labels[sl])
+        y = torch.as_tensor(labels[sl], device=runner.device)
         for name, runs in orders.items():
             for r, order in enumerate(runs):
                 scorer.retain_for(())
