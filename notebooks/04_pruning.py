@@ -43,6 +43,7 @@
 profile = None  # None: $REDUNDANCY_PROFILE, else "mini"
 device = "auto"
 tasks = None  # None: every task of the profile, e.g. ["words"]
+seeds = None  # None: the profile's fine-tuning seeds, e.g. [0]
 
 # %%
 import matplotlib.pyplot as plt
@@ -59,7 +60,7 @@ DEVICE = resolve_device(device)
 A = P.analysis
 MODELS = pipeline.model_names(P)
 TASKS = list(tasks or P.finetune.tasks)
-SEEDS = list(P.finetune.seeds)
+SEEDS = list(seeds or P.finetune.seeds)
 print(f"profile={P.name} device={DEVICE} models={MODELS} tasks={TASKS} fine-tuning seeds={SEEDS}")
 print(f"orders={list(A.prune_orders)}; random orders per model: {A.prune_random_orders}; "
       f"selection clips: {A.prune_select_clips} (greedy scores on {A.prune_greedy_clips})")

@@ -94,3 +94,35 @@ def test_selection_split_never_touches_the_test_clips(smoke_corpus, smoke):
     test = load_split(smoke_corpus, "speakers", "test", **kw)
     assert speakers.split == "selection" and not set(speakers.files) & set(test.files)
     assert set(speakers.labels.tolist()) == set(range(len(speakers.classes)))
+
+
+def test_sweep_of_a_fine_tuned_model_matches_real_pruned_models(smoke, smoke_corpus):
+    """End to end on a smoke model: every order's curve at every depth equals remove_layers."""
+    import dataclasses
+
+    import torch
+    from transformers import AutoModelForAudioClassification
+
+    from redundancy import pipeline, prune_sweep
+    from redundancy.commands import load_split
+    from redundancy.preprocess import prepare_inputs, should_normalize
+
+    profile = dataclasses.replace(smoke, analysis=dataclasses.replace(smoke.analysis, prune_test_clips=12))
+    path = pipeline.model_dir(smoke, "wav2vec2", "words", "cpu", seed=0)
+    sweep = prune_sweep.sweep_model(path, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+    L = sweep["n_layers"]
+    assert sweep["n_test"] == 12 and set(sweep["orders"]) == set(profile.analysis.prune_orders)
+    assert len(sweep["orders"]["random"]["runs"]) == profile.analysis.prune_random_orders
+    test = load_split(smoke_corpus, "words", "test")
+    idx = np.sort(prune_sweep._fixed_subset(len(test), 12, profile.corpus.seed))
+    x = prepare_inputs(np.stack([test[int(i)][0] for i in idx]), should_normalize(path))
+    y = np.asarray(test.labels)[idx]
+    model = AutoModelForAudioClassification.from_pretrained(str(path)).eval()
+    for name in ("backward", "knn-bi", "greedy"):
+        run = sweep["orders"][name]["runs"][0]
+        assert sorted(run["removed"]) == list(range(2, L + 1))
+        for m in range(L):
+            with torch.inference_mode():
+                pruned = pruning.remove_layers(model, [b - 1 for b in run["removed"][:m]])
+                acc = float((pruned(x).logits.argmax(-1).numpy() == y).mean())
+            assert run["accuracy"][m] == pytest.approx(acc), (name, m)

@@ -126,6 +126,7 @@ class AnalysisConfig:
     prune_select_clips: int = 384  # validation clips the data-driven orders look at (BI, blocks)
     prune_greedy_clips: int = 256  # of those, the clips greedy scores each candidate removal on
     prune_batch_size: int = 512  # clips per batch when scoring pruned models
+    prune_test_clips: int | None = None  # None: the whole test split; else a fixed random subset (cost is linear)
     mimic_hidden: int = 64
     mimic_epochs: int = 20
     mimic_batch_size: int = 128

@@ -165,7 +165,7 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
     device = resolve_device(device)
     A = profile.analysis
     settings = {name: getattr(A, name) for name in ("prune_orders", "prune_random_orders", "prune_select_clips",
-                                                    "prune_greedy_clips", "batch_size", "knn_k")}
+                                                    "prune_greedy_clips", "prune_test_clips", "batch_size", "knn_k")}
     config = {"task": task, "analysis": settings,
               "speakers": [profile.corpus.speaker_min_utterances, profile.corpus.speaker_split_seed]}
 
@@ -188,7 +188,9 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
             selection["split"] = select.split
             orders = all_orders(L, selection, profile)
             test = load_split(corpus_root, task, "test", **split_kw)
-            x, y = _clips(test, None, normalize, progress)
+            subset = None if A.prune_test_clips is None else \
+                np.sort(_fixed_subset(len(test), A.prune_test_clips, profile.corpus.seed))
+            x, y = _clips(test, subset, normalize, progress)
             correct, work = score_orders(runner, x.to(device), y, orders, A.prune_batch_size, progress)
         n = len(y)
         counts = np.bincount(y, minlength=len(test.classes))
