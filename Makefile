@@ -12,11 +12,16 @@ DEVICE  ?= auto
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv book notebooks html test test-lib test-notebooks test-book sync clean clean-cache
+JOBS    ?= 2
+BOOKPAGES := $(BIN)/python -m redundancy.bookpages
+BROWSER   := $(BIN)/python -m redundancy.browser
+
+.PHONY: help venv models book notebooks html pages test test-lib test-notebooks test-book test-browser sync clean clean-cache
 
 help:
 	@echo "make book     execute every notebook (PROFILE=$(PROFILE), DEVICE=$(DEVICE)) and build _build/html"
-	@echo "make test     library tests, notebooks under nbval (smoke profile), book build with -W"
+	@echo "make models   train the profile's models from scratch and publish them in models/PROFILE (mini: up to 2 h on 2 cores)"
+	@echo "make test     library tests, notebooks under nbval (smoke profile), book build with -W, browser test"
 	@echo "make sync     re-pair notebooks/*.py -> .ipynb (keeps outputs)"
 
 venv: $(STAMP)
@@ -29,6 +34,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (redundancy)" >/dev/null
 	@touch $@
 
+# --- the models (train once; the book analyses the published ones) --------------------------
+models: $(STAMP)
+	$(BIN)/python -m redundancy models --profile $(PROFILE) --device $(DEVICE) --jobs $(JOBS)
+
 # --- the book -------------------------------------------------------------------------------
 book: notebooks html
 	@echo "Book built: open file://$(CURDIR)/_build/html/index.html"
@@ -36,14 +45,18 @@ book: notebooks html
 notebooks: $(STAMP)
 	$(BIN)/python -m redundancy.notebook_tools execute --profile $(PROFILE) --device $(DEVICE) $(NOTEBOOKS)
 
-html: $(STAMP)
+# The landing page's scorecard and the status page are generated from the executed notebooks.
+pages: $(STAMP)
+	$(BOOKPAGES)
+
+html: pages
 	$(BIN)/jupyter-book build . -W --keep-going --builder html
 
 sync: $(STAMP)
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 
 # --- the tests ------------------------------------------------------------------------------
-test: test-lib test-notebooks test-book
+test: test-lib test-notebooks test-book test-browser
 
 test-lib: $(STAMP)
 	REDUNDANCY_PROFILE=smoke $(BIN)/python -m pytest tests -q -p no:cacheprovider
@@ -52,9 +65,14 @@ test-notebooks: $(STAMP)
 	rm -rf _build/nbval && $(BIN)/python -m redundancy.notebook_tools prepare-nbval --out _build/nbval $(NOTEBOOKS:.py=.ipynb)
 	REDUNDANCY_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider --nbval-current-env _build/nbval
 
-test-book: $(STAMP)
+test-book: pages
 	rm -rf _build/testbook && $(BIN)/jupyter-book build . -W --keep-going --builder html --path-output _build/testbook
 	test -f _build/testbook/_build/html/index.html
+
+# Headless Chromium opens every page of the built book (skips with a message when no Chromium is
+# installed, except under CI=1, where .ci/run installs it).
+test-browser: $(STAMP)
+	$(BROWSER) _build/testbook/_build/html --screenshots _build/screenshots
 
 clean:
 	rm -rf _build
