@@ -36,8 +36,7 @@
 # Accuracy is on the task's test split, for every number of removed blocks, for every fine-tuning
 # seed; bands are the 2.5-97.5 % quantiles over runs (fine-tuning seeds, and order seeds for
 # `random`), as the paper's 5 runs. The speakers task is our extension (the paper prunes the words
-# model only); for it no validation split exists, so the orders choose on a held-out tenth of its
-# *training* clips (seen in fine-tuning: those choices can be optimistic).
+# model only).
 
 # %% tags=["parameters"]
 profile = None  # None: $REDUNDANCY_PROFILE, else "mini"
@@ -105,8 +104,7 @@ for name in MODELS:
                      "unpruned accuracy": round(r["unpruned_accuracy"], 3),
                      "per seed": [round(a, 3) for a in r["unpruned_accuracy_seeds"]],
                      "chance": round(r["chance_uniform"], 3),
-                     "usable": r["unpruned_accuracy"] > 2 * r["chance_uniform"],
-                     "choices made on": r["selection_split"]})
+                     "usable": r["unpruned_accuracy"] > 2 * r["chance_uniform"]})
 quality = pd.DataFrame(rows)
 USABLE = {(row.model, row.task) for row in quality.itertuples() if row.usable}
 quality

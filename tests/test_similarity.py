@@ -207,3 +207,21 @@ def test_bootstrap_on_a_subset_of_layers_matches_the_full_one():
         assert sub.estimate[0, 1] == pytest.approx(full.estimate[1, 3], abs=1e-12)
     with pytest.raises(ValueError, match="layers must be indices in 0..3"):
         S.bootstrap_similarity(stats, "cka", layers=[0, 9])
+
+
+def test_model_similarity_blocks_on_the_paper_view_and_in_the_json():
+    """Blocks are found on blocks 1..L (layer 0 left out); the JSON gives them as rows of the
+    (L+1)-square matrices, [start, stop), the convention the scorecard and the book pages read."""
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((64, 12)), rng.standard_normal((64, 12))
+    layers = [rng.standard_normal((64, 12))]  # layer 0: the transformer's input
+    layers += [a + 0.1 * rng.standard_normal((64, 12)) for _ in range(5)]
+    layers += [b + 0.1 * rng.standard_normal((64, 12)) for _ in range(3)]
+    sim = S.model_similarity(layers, ks=(4, 8), knn_k=8, batch_size=32)
+    assert sim.paper_view("cka").shape == (8, 8)
+    test = sim.block_tests["cka"]
+    assert test.significant and test.blocks == [(0, 5), (5, 8)]
+    assert sim.blocks["cka"] == [(1, 5), (6, 8)]  # block numbers, first-last
+    out = sim.to_json()
+    assert out["blocks"]["cka"] == [[1, 6], [6, 9]] and out["block_tests"]["cka"]["blocks"] == [[0, 5], [5, 8]]
+    assert out["centred"] is True and out["knn_k"] == 8

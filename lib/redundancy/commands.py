@@ -239,26 +239,3 @@ def load_split(
         skipped=skipped,
     )
 
-
-def selection_split(root: str | Path, task: str, *, min_utterances: int = 50, seed: int = 42,
-                    fraction: float = 0.1, progress: bool = False) -> CommandsSplit:
-    """Clips to *choose* on (pruning orders, thresholds), never the test clips that are scored.
-
-    The task's own validation split when it has one (``words``). The ``speakers`` task has none, so
-    a fixed ``fraction`` of every speaker's train clips stands in (``split == "selection"``); the
-    fine-tuned models saw those clips in training, so choices made on them can be optimistic.
-    """
-    if "validation" in SPLITS[task]:
-        return load_split(root, task, "validation", min_utterances=min_utterances, seed=seed, progress=progress)
-    if not 0 < fraction < 1:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-    train = load_split(root, task, "train", min_utterances=min_utterances, seed=seed, progress=progress)
-    rng = np.random.default_rng(seed + 1)
-    keep: list[int] = []
-    for label in range(len(train.classes)):
-        own = np.flatnonzero(train.labels == label)
-        keep.extend(rng.permutation(own)[:max(1, int(round(fraction * own.size)))].tolist())
-    keep.sort()
-    return CommandsSplit(files=[train.files[i] for i in keep], labels=train.labels[keep],
-                         speakers=[train.speakers[i] for i in keep], classes=train.classes, task=task,
-                         split="selection", root=train.root, skipped=train.skipped)

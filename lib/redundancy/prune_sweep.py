@@ -2,8 +2,7 @@
 
 For one fine-tuned model (one task, one fine-tuning seed), :func:`sweep_model`:
 
-1. runs the full model once over the *selection* clips (:func:`redundancy.commands.selection_split`:
-   the validation split, never the test clips) and derives the data-driven orders from them: ``bi``
+1. runs the full model once over validation clips (never the test clips) and derives the data-driven orders from them: ``bi``
    and ``knn-bi`` from the similarity of each block's input and output (centred, as in the
    similarity chapter), ``block-aware`` from the blocks of the k-NN map, ``greedy`` from the accuracy
    of each candidate removal on the first ``prune_greedy_clips`` of them;
@@ -157,7 +156,7 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
                 corpus_root: Path, device: str = "auto", progress: bool = True) -> dict[str, Any]:
     """Every order's test accuracy at every depth for one fine-tuned model (cached)."""
     from . import cache
-    from .commands import load_split, selection_split
+    from .commands import load_split
     from .finetune import _corpus_key, _source_key
     from .preprocess import should_normalize
 
@@ -181,7 +180,7 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
         L = runner.n_blocks
         normalize = should_normalize(model_path)
         with torch.inference_mode():
-            select = selection_split(corpus_root, task, **split_kw)
+            select = load_split(corpus_root, task, "validation", **split_kw)
             sel_x, sel_y = _clips(select, _fixed_subset(len(select), A.prune_select_clips, profile.corpus.seed),
                                   normalize, False)
             selection = selection_orders(runner, sel_x.to(device), sel_y, profile, progress)

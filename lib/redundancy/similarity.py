@@ -549,7 +549,8 @@ class ModelSimilarity:
             "knn_k": self.knn_k,
             "metrics": {m: ({str(k): v.tolist() for k, v in self.matrices[m].items()} if m == "mutual_knn"
                             else self.matrices[m].tolist()) for m in self.matrices},
-            "blocks": {m: [list(b) for b in blocks] for m, blocks in self.blocks.items()},
+            "blocks": {m: ([[a + 1, b + 1] for a, b in t.blocks] if t.significant else [])
+                       for m, t in self.block_tests.items()},
             "block_tests": {m: t.to_json() for m, t in self.block_tests.items()},
         }
 
@@ -588,9 +589,10 @@ def similarity_results(profile_name: str, models: dict[str, dict[str, ModelSimil
         "profile": profile_name,
         "metrics": list(METRICS),
         "layers": ("metrics: row/column 0 = feature projection output, l = output of transformer block l "
-                   "(the last one after the final LayerNorm of stable-layer-norm models); blocks: "
-                   "[first, last] transformer-block numbers, 1-based and inclusive, found on the "
-                   "blocks-only (paper) view; block_tests: the test behind them (0-based [start, stop))"),
+                   "(the last one after the final LayerNorm of stable-layer-norm models); blocks: [start, stop) "
+                   "rows of those matrices (so transformer blocks start..stop-1), empty when the map has no "
+                   "block structure; block_tests: the rule behind them, run on the blocks-only (paper) view, "
+                   "its blocks 0-based [start, stop) over the transformer blocks"),
         "models": {family: {state: sim.to_json() for state, sim in states.items()}
                    for family, states in models.items()},
     }
