@@ -238,3 +238,4 @@ def load_split(
         root=root,
         skipped=skipped,
     )
+
