@@ -238,4 +238,3 @@ def load_split(
         root=root,
         skipped=skipped,
     )
-
