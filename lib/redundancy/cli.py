@@ -17,6 +17,7 @@ CLI_MODULES: tuple[str, ...] = (
     "redundancy.finetune",
     "redundancy.features",
     "redundancy.timing",
+    "redundancy.mimicking",
 )
 
 

@@ -203,6 +203,12 @@ class TeacherRun:
     layer_note: str
     networks: list[Trained]
     params_full: int
+    near_chance: bool = False  # the teacher itself is barely above chance: relative numbers mean little
+
+
+def is_near_chance(metrics: dict[str, Any]) -> bool:
+    """A fine-tuned model whose 95 % interval reaches down to twice the uniform chance level."""
+    return float(metrics["ci95"][0]) <= 2.0 * float(metrics["chance_uniform"])
 
 
 def _record(network: str, variant: Variant | None, accuracy: float, teacher_accuracy: float,
@@ -218,6 +224,7 @@ def run_teacher(profile: Profile | str | None, name: str, *, task: str = "words"
     """Train the mimickers (``variants``, default the profile's grid) and the controls on one teacher."""
     import copy
 
+    from tqdm import tqdm
     from transformers import AutoModelForAudioClassification
 
     from . import pipeline
@@ -237,15 +244,18 @@ def run_teacher(profile: Profile | str | None, name: str, *, task: str = "words"
     n_layers = len(encoder_layers(teacher))
     mid, note = intermediate_layer(teacher_blocks(P, name, task, seed, device), n_layers)
     data = teacher_data(P, name, (mid, n_layers), task=task, seed=seed, device=device)
-    teacher_acc = float(read_metrics(folder)["accuracy"])
+    metrics = read_metrics(folder)
+    teacher_acc = float(metrics["accuracy"])
     s1 = Schedule(M.stage1_epochs, M.batch_size, M.learning_rate, M.patience, seed)
     s2 = Schedule(M.stage2_epochs, M.batch_size, M.learning_rate, M.patience, seed)
     x, y = data.x, data.labels
     d_model = x["train"].shape[-1]
     done: list[Trained] = []
+    bar = tqdm(total=len(variants) + len(non_mimicker) + 1, desc=f"{name}: networks", disable=not progress)
 
     def stage2(mimicker, head):
-        log = train_stage2(mimicker, head, x["train"], y["train"], x["validation"], y["validation"], s2, progress)
+        log = train_stage2(mimicker, head, x["train"], y["train"], x["validation"], y["validation"], s2, False)
+        bar.update(1)
         return accuracy_of(mimicker, head, x["test"], y["test"]), log
 
     for variant in variants:
@@ -254,7 +264,7 @@ def run_teacher(profile: Profile | str | None, name: str, *, task: str = "words"
         torch.manual_seed(seed)
         mimicker = Mimicker(d_model, hidden=z, stages=n, kind=kind)
         log1 = train_stage1(mimicker, x["train"], data.target_list("train", targets), x["validation"],
-                            data.target_list("validation", targets), s1, progress)
+                            data.target_list("validation", targets), s1, False)
         head = teacher_head(teacher)
         acc1 = accuracy_of(mimicker, head, x["test"], y["test"])
         done.append(Trained(_record("stage1-only", variant, acc1, teacher_acc, targets=list(targets),
@@ -271,7 +281,9 @@ def run_teacher(profile: Profile | str | None, name: str, *, task: str = "words"
     head = teacher_head(teacher)
     acc, log = stage2(None, head)
     done.append(Trained(_record("head-only", None, acc, teacher_acc, stage2=log.to_json()), None, head))
-    run = TeacherRun(name, task, seed, teacher_acc, (mid, n_layers), note, done, count_parameters(teacher))
+    bar.close()
+    run = TeacherRun(name, task, seed, teacher_acc, (mid, n_layers), note, done, count_parameters(teacher),
+                     is_near_chance(metrics))
     add_costs(run, teacher, folder, P, device)
     return run
 
@@ -344,16 +356,19 @@ def real_architecture_costs(profile: Profile | str | None = None, *, names: tupl
                             device: str = "cpu", progress: bool = True) -> dict[str, list[dict[str, Any]]]:
     """Parameters and per-clip time (batch 1, after warm-up, normalised to the full model) of every
     mimicking variant (types x layers x ``real_widths``) and the head-only network, on the exact real
-    architectures with random weights and the 35-word head."""
+    architectures with random weights and the 35-word head. Time keys end in ``_cpu`` or ``_gpu``."""
     from tqdm import tqdm
 
     from .architectures import build_random, real_config
     from .mimic import mimic_model
     from .size import count_parameters
+    from .config import resolve_device
     from .timing import NUM_LABELS, measure_latencies
 
     P = _profile(profile)
     M = P.mimic
+    device = resolve_device(device)
+    where = "gpu" if device.startswith("cuda") else "cpu"
     names = tuple(P.timing.architectures if names is None else names)
     grid: list[Variant] = [("none", 0, 0)] + [(t, n, z) for t in M.types for n in M.layers for z in M.real_widths]
     out: dict[str, list[dict[str, Any]]] = {}
@@ -364,20 +379,54 @@ def real_architecture_costs(profile: Profile | str | None = None, *, names: tupl
         for kind, n, z in grid:
             models[f"{kind}-{n}-{z}"] = mimic_model(full, hidden=max(z, 1), stages=n,
                                                     kind=kind if n else "linear")
+        threads = P.timing.threads if where == "cpu" else None
         times = measure_latencies(models, batch_size=1, device=device, warmup=M.timing_warmup,
-                                  repeats=max(2, M.timing_repeats), threads=P.timing.threads)
+                                  repeats=max(2, M.timing_repeats), threads=threads)
         params_full = count_parameters(full)
         rows = []
         for kind, n, z in grid:
             key = f"{kind}-{n}-{z}"
             rows.append({"type": kind, "layers": n, "z": z, "params": count_parameters(models[key]),
                          "params_full": params_full,
-                         "time_normalised_cpu": times[key]["median_ms"] / times["full"]["median_ms"],
-                         "latency_ms_cpu": times[key]["median_ms"], "latency_full_ms_cpu": times["full"]["median_ms"]})
+                         f"time_normalised_{where}": times[key]["median_ms"] / times["full"]["median_ms"],
+                         f"latency_ms_{where}": times[key]["median_ms"],
+                         f"latency_full_ms_{where}": times["full"]["median_ms"]})
         out[name] = rows
         del models, full
         gc.collect()
+        if where == "gpu":
+            torch.cuda.empty_cache()
     return out
+
+
+def add_cli(subparsers: Any) -> None:
+    """``python -m redundancy mimic-costs --profile P --device D --out FILE``: size and time of every
+    mimicking variant on the real architectures (random weights; no training)."""
+    p = subparsers.add_parser("mimic-costs", help="size and time of the mimicking variants on the real architectures")
+    p.add_argument("--profile", default=None)
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument("--warmup", type=int, default=None, help="override the profile's warm-up passes")
+    p.add_argument("--repeats", type=int, default=None, help="override the profile's repeats")
+    p.add_argument("--out", required=True, help="JSON file")
+    p.set_defaults(func=_cli_costs)
+
+
+def _cli_costs(args: Any) -> int:
+    import dataclasses
+
+    from .cache import atomic_write_json
+
+    P = load_profile(args.profile)
+    changes = {k: v for k, v in (("timing_warmup", args.warmup), ("timing_repeats", args.repeats)) if v is not None}
+    P = dataclasses.replace(P, mimic=dataclasses.replace(P.mimic, **changes))
+    real = real_architecture_costs(P, device=args.device)
+    atomic_write_json(Path(args.out), {"profile": P.name, "device": args.device, "real_architectures": real})
+    for hub, rows in real.items():
+        for r in rows:
+            time_key = next(k for k in r if k.startswith("time_normalised"))
+            print(f"{hub} {r['type']} x{r['layers']} z={r['z']}: {r['params']:,} params, {time_key} {r[time_key]:.3f}")
+    print(f"wrote {args.out}")
+    return 0
 
 
 # --- the results document -------------------------------------------------------------------------
@@ -396,6 +445,7 @@ def mimicking_results(profile: Profile | str | None, runs: list[TeacherRun],
         models.setdefault(run.name, {})[run.task] = [net.record for net in run.networks]
         teachers.setdefault(run.name, {})[run.task] = {
             "seed": run.seed, "accuracy": run.teacher_accuracy, "params": run.params_full,
+            "near_chance": run.near_chance,
             "target_layers": list(run.layers), "target_note": run.layer_note}
     return {"profile": P.name, "settings": dataclasses.asdict(P.mimic), "teachers": teachers, "models": models,
             "real_architectures": real, "reproduction_cka": reproduced or {},
