@@ -78,6 +78,23 @@ def test_intermediate_layer_is_the_end_of_the_first_block(blocks, expected):
     assert ("2/3" in note) == (blocks[-1][1] - 1 == 12 and len([b for b in blocks if b[1] > 1]) == 1)
 
 
+def test_layer_blocks_reads_both_forms_of_block_detection():
+    from types import SimpleNamespace
+
+    from redundancy.mimicking import layer_blocks
+
+    ranges = SimpleNamespace(blocks={"cka": [(0, 1), (1, 10), (10, 13)]})
+    assert layer_blocks(ranges, "cka") == [(0, 1), (1, 10), (10, 13)]
+    tested = SimpleNamespace(blocks={"cka": [(1, 9), (10, 12)]},
+                             block_tests={"cka": SimpleNamespace(significant=True)})
+    assert layer_blocks(tested, "cka") == [(1, 10), (10, 13)]
+    assert intermediate_layer(layer_blocks(tested, "cka"), 12)[0] == 9
+    tested.block_tests["cka"].significant = False
+    assert layer_blocks(tested, "cka") == []
+    layer, note = intermediate_layer([], 12)
+    assert layer == 8 and "no significant blocks" in note
+
+
 def test_smoke_standalone_reproduces_the_pipeline_logits_after_save_and_reload(smoke, tmp_path):
     from transformers import AutoModelForAudioClassification
 

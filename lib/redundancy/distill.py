@@ -7,6 +7,9 @@ pass per clip in all, however many variants and epochs.
 - **Stage 1** (distillation): MSE between each mimicking layer's output and its target layer of the
   teacher, summed over layers; Adam at a fixed learning rate; the checkpoint with the lowest
   validation loss is kept.
+Inputs stay where they are (CPU tensors, possibly memory-mapped); batches move to the schedule's
+``device``; trained modules are returned on the CPU.
+
 - **Stage 2** (adaptation): mimicker and head trained together with the NLL loss of the task; the
   checkpoint with the best validation accuracy is kept. Without a mimicker this is the paper's
   head-only control; from a random mimicker, the non-mimicker control.
@@ -32,6 +35,7 @@ class Schedule:
     learning_rate: float = 1e-3
     patience: int | None = None  # stop after this many epochs without a better validation score
     seed: int = 0
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.batch_size < 1 or self.learning_rate <= 0:
@@ -69,13 +73,14 @@ def _progress(total: int, desc: str, enabled: bool):
 
 
 @torch.no_grad()
-def mimic_loss(mimicker: nn.Module, x: torch.Tensor, targets: list[torch.Tensor], batch_size: int = 256) -> float:
-    """Mean over clips of the summed per-layer MSE (eval mode)."""
+def mimic_loss(mimicker: nn.Module, x: torch.Tensor, targets: list[torch.Tensor], batch_size: int = 256,
+               device: str = "cpu") -> float:
+    """Mean over clips of the summed per-layer MSE (eval mode; ``mimicker`` must be on ``device``)."""
     mimicker.eval()
     total = 0.0
     for idx in _batches(len(x), batch_size, None):
-        outs = mimicker(x[idx], all_stages=True)
-        total += sum(nn.functional.mse_loss(o, t[idx], reduction="mean") for o, t in zip(outs, targets)).item() * len(idx)
+        outs = mimicker(x[idx].to(device), all_stages=True)
+        total += sum(nn.functional.mse_loss(o, t[idx].to(device)) for o, t in zip(outs, targets)).item() * len(idx)
     return total / len(x)
 
 
@@ -94,9 +99,11 @@ def train_stage1(
         if len(targets) != mimicker.n_stages or any(t.shape != x.shape for t in targets):
             raise ValueError(f"stage 1 {name}: need {mimicker.n_stages} target layers shaped like the inputs "
                              f"{tuple(x.shape)}, got {[tuple(t.shape) for t in targets]}")
+    dev = schedule.device
     generator = torch.Generator().manual_seed(schedule.seed)
+    mimicker.to(dev)
     optimiser = torch.optim.Adam(mimicker.parameters(), lr=schedule.learning_rate)
-    log = StageLog(best_score=mimic_loss(mimicker, x_val, targets_val))
+    log = StageLog(best_score=mimic_loss(mimicker, x_val, targets_val, device=dev))
     log.history.append({"epoch": 0, "train_loss": float("nan"), "val_loss": log.best_score})
     best = copy.deepcopy(mimicker.state_dict())
     start = time.perf_counter()
@@ -105,13 +112,13 @@ def train_stage1(
             mimicker.train()
             running = 0.0
             for idx in _batches(len(x_train), schedule.batch_size, generator):
-                outs = mimicker(x_train[idx], all_stages=True)
-                loss = sum(nn.functional.mse_loss(o, t[idx]) for o, t in zip(outs, targets_train))
+                outs = mimicker(x_train[idx].to(dev), all_stages=True)
+                loss = sum(nn.functional.mse_loss(o, t[idx].to(dev)) for o, t in zip(outs, targets_train))
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
                 running += loss.item() * len(idx)
-            val = mimic_loss(mimicker, x_val, targets_val)
+            val = mimic_loss(mimicker, x_val, targets_val, device=dev)
             log.history.append({"epoch": epoch, "train_loss": running / len(x_train), "val_loss": val})
             if val < log.best_score:
                 log.best_score, log.best_epoch, best = val, epoch, copy.deepcopy(mimicker.state_dict())
@@ -120,25 +127,31 @@ def train_stage1(
             if schedule.patience is not None and epoch - log.best_epoch >= schedule.patience:
                 break
     mimicker.load_state_dict(best)
+    mimicker.cpu()
     log.seconds = time.perf_counter() - start
     return log
 
 
 @torch.no_grad()
-def logits_of(mimicker: nn.Module | None, head: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Logits of head(mimicker(x)) for cached feature-projection outputs ``x`` (eval mode)."""
+def logits_of(mimicker: nn.Module | None, head: nn.Module, x: torch.Tensor, batch_size: int = 256,
+              device: str = "cpu") -> torch.Tensor:
+    """Logits of head(mimicker(x)) for cached feature-projection outputs ``x`` (eval mode, on the CPU;
+    the modules must be on ``device``)."""
     _check_frames(x, "inputs")
     if mimicker is not None:
         mimicker.eval()
     head.eval()
-    outs = [head(mimicker(x[i:i + batch_size]) if mimicker is not None else x[i:i + batch_size])
-            for i in range(0, len(x), batch_size)]
+    outs = []
+    for i in range(0, len(x), batch_size):
+        frames = x[i:i + batch_size].to(device)
+        outs.append(head(mimicker(frames) if mimicker is not None else frames).cpu())
     return torch.cat(outs)
 
 
-def accuracy_of(mimicker: nn.Module | None, head: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> float:
+def accuracy_of(mimicker: nn.Module | None, head: nn.Module, x: torch.Tensor, labels: torch.Tensor,
+                device: str = "cpu") -> float:
     """Fraction of clips whose arg-max logit is the label."""
-    return float((logits_of(mimicker, head, x).argmax(-1) == labels).float().mean())
+    return float((logits_of(mimicker, head, x, device=device).argmax(-1) == labels).float().mean())
 
 
 def train_stage2(
@@ -156,10 +169,11 @@ def train_stage2(
     _check_frames(x_val, "stage 2 validation inputs")
     if len(y_train) != len(x_train) or len(y_val) != len(x_val):
         raise ValueError(f"stage 2: {len(x_train)}/{len(x_val)} clips but {len(y_train)}/{len(y_val)} labels")
-    parts = nn.ModuleList([m for m in (mimicker, head) if m is not None])
+    dev = schedule.device
+    parts = nn.ModuleList([m for m in (mimicker, head) if m is not None]).to(dev)
     generator = torch.Generator().manual_seed(schedule.seed)
     optimiser = torch.optim.Adam(parts.parameters(), lr=schedule.learning_rate)
-    log = StageLog(best_score=accuracy_of(mimicker, head, x_val, y_val))
+    log = StageLog(best_score=accuracy_of(mimicker, head, x_val, y_val, dev))
     log.history.append({"epoch": 0, "train_loss": float("nan"), "val_accuracy": log.best_score})
     best = copy.deepcopy(parts.state_dict())
     start = time.perf_counter()
@@ -168,13 +182,14 @@ def train_stage2(
             parts.train()
             running = 0.0
             for idx in _batches(len(x_train), schedule.batch_size, generator):
-                frames = mimicker(x_train[idx]) if mimicker is not None else x_train[idx]
-                loss = nn.functional.cross_entropy(head(frames), y_train[idx])
+                frames = x_train[idx].to(dev)
+                frames = mimicker(frames) if mimicker is not None else frames
+                loss = nn.functional.cross_entropy(head(frames), y_train[idx].to(dev))
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
                 running += loss.item() * len(idx)
-            val = accuracy_of(mimicker, head, x_val, y_val)
+            val = accuracy_of(mimicker, head, x_val, y_val, dev)
             log.history.append({"epoch": epoch, "train_loss": running / len(x_train), "val_accuracy": val})
             if val > log.best_score:
                 log.best_score, log.best_epoch, best = val, epoch, copy.deepcopy(parts.state_dict())
@@ -183,6 +198,6 @@ def train_stage2(
             if schedule.patience is not None and epoch - log.best_epoch >= schedule.patience:
                 break
     parts.load_state_dict(best)
-    parts.eval()
+    parts.eval().cpu()
     log.seconds = time.perf_counter() - start
     return log

@@ -51,7 +51,8 @@ def intermediate_layer(blocks: list[tuple[int, int]], n_layers: int) -> tuple[in
     if first is not None and 1 <= first[1] - 1 < n_layers:
         return first[1] - 1, f"last layer of the first block {list(first)} (end exclusive)"
     fallback = max(1, min(n_layers - 1, round(2 * n_layers / 3)))
-    return fallback, (f"no block structure before the last layer (blocks {[list(b) for b in blocks]}): "
+    found = f"blocks {[list(b) for b in blocks]}" if blocks else "no significant blocks"
+    return fallback, (f"no block structure before the last layer ({found}): "
                       f"layer {fallback} of {n_layers}, at 2/3 of the depth as in the paper's first blocks")
 
 
@@ -69,7 +70,22 @@ def teacher_blocks(profile: Profile | str | None, name: str, task: str = "words"
     states = pipeline.hidden_states(P, name, task, device=device, seed=seed)
     sim = similarity.model_similarity(states, ks=(A.knn_k,), knn_k=A.knn_k, batch_size=A.batch_size,
                                       pooling=A.similarity_pooling, device=device)
-    return [tuple(b) for b in sim.blocks[A.block_metric]]
+    return layer_blocks(sim, A.block_metric)
+
+
+def layer_blocks(sim: Any, metric: str) -> list[tuple[int, int]]:
+    """A :class:`~redundancy.similarity.ModelSimilarity`'s blocks as ``(start, stop)`` over layers 0..L.
+
+    Two forms are read: ``blocks[metric]`` as ``(start, stop)`` layer ranges (``detect_blocks``), or,
+    when the object carries ``block_tests`` (block detection with a null test), ``(first, last)``
+    transformer-block numbers, inclusive, and an empty list when the test finds no block structure.
+    """
+    tests = getattr(sim, "block_tests", None)
+    if tests is None:
+        return [(int(a), int(b)) for a, b in sim.blocks[metric]]
+    if not tests[metric].significant:
+        return []
+    return [(int(first), int(last) + 1) for first, last in sim.blocks[metric]]
 
 
 # --- the teacher's cached representations ---------------------------------------------------------
@@ -96,23 +112,34 @@ def _subset(n: int, k: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n)[:k])
 
 
-def _extract(model: torch.nn.Module, waveforms: np.ndarray, layers: tuple[int, ...], normalize: bool,
-             batch_size: int, device: str, desc: str) -> dict[int, np.ndarray]:
-    """Layer 0 and ``layers`` of the teacher on ``waveforms`` (eval, no grad), as float32 arrays."""
+def _extract(model: torch.nn.Module, split: Any, keep: np.ndarray, layers: tuple[int, ...], normalize: bool,
+             batch_size: int, device: str, out: Path, prefix: str) -> None:
+    """Write layer 0 and ``layers`` of the teacher on the clips ``keep`` of ``split`` to
+    ``out/<prefix>_layer_XX.npy`` (float32, written batch by batch: the paper's train split does not
+    fit in RAM)."""
     from tqdm import tqdm
 
     from .features import _forward_layers
     from .preprocess import prepare_inputs
 
-    keep = (0, *layers)
-    out: dict[int, list[np.ndarray]] = {l: [] for l in keep}
+    files: dict[int, np.ndarray] = {}
     with torch.inference_mode():
-        for start in tqdm(range(0, len(waveforms), batch_size), desc=desc, unit="batch", leave=False):
-            batch = prepare_inputs(waveforms[start:start + batch_size], normalize).to(device)
-            states = _forward_layers(model, batch, final_layer_norm=True)
-            for l in keep:
-                out[l].append(states[l].float().cpu().numpy())
-    return {l: np.concatenate(v) for l, v in out.items()}
+        for start in tqdm(range(0, len(keep), batch_size), desc=f"teacher layers, {prefix}", unit="batch", leave=False):
+            rows = keep[start:start + batch_size]
+            waves = np.stack([split[int(i)][0] for i in rows]).astype(np.float32)
+            states = _forward_layers(model, prepare_inputs(waves, normalize).to(device), final_layer_norm=True)
+            for l in (0, *layers):
+                if l not in files:
+                    files[l] = np.lib.format.open_memmap(out / f"{prefix}_layer_{l:02d}.npy", mode="w+",
+                                                         dtype=np.float32, shape=(len(keep), *states[l].shape[1:]))
+                files[l][start:start + len(rows)] = states[l].float().cpu().numpy()
+    for memmap in files.values():
+        memmap.flush()
+
+
+def _open(path: Path) -> torch.Tensor:
+    """A cached layer as a tensor over a copy-on-write memory map (read on demand, never written back)."""
+    return torch.from_numpy(np.load(path, mmap_mode="c"))
 
 
 def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ...], *, task: str = "words",
@@ -148,10 +175,7 @@ def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ..
         for split, limit in (("train", M.max_train_clips), ("validation", M.val_clips), ("test", None)):
             data = load_split(root, task, split)
             keep = _subset(len(data), limit, P.corpus.seed)
-            waves = np.stack([data[int(i)][0] for i in keep]).astype(np.float32)
-            states = _extract(model, waves, layers, normalize, P.analysis.batch_size, device, f"{name} {split}")
-            for l, arr in states.items():
-                np.save(tmp / f"{split}_layer_{l:02d}.npy", arr)
+            _extract(model, data, keep, layers, normalize, P.analysis.batch_size, device, tmp, split)
             np.save(tmp / f"{split}_labels.npy", np.asarray(data.labels)[keep])
         cache.atomic_write_json(tmp / "teacher.json", {"n_layers": n_layers, "layers": list(layers)})
 
@@ -159,8 +183,8 @@ def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ..
     meta = cache.read_json(out / "teacher.json")
     x, targets, labels = {}, {}, {}
     for split in ("train", "validation", "test"):
-        x[split] = torch.from_numpy(np.load(out / f"{split}_layer_00.npy"))
-        targets[split] = {l: torch.from_numpy(np.load(out / f"{split}_layer_{l:02d}.npy")) for l in layers}
+        x[split] = _open(out / f"{split}_layer_00.npy")
+        targets[split] = {l: _open(out / f"{split}_layer_{l:02d}.npy") for l in layers}
         labels[split] = torch.from_numpy(np.load(out / f"{split}_labels.npy")).long()
     return TeacherData(x, targets, labels, layers, int(meta["n_layers"]), out)
 
@@ -228,26 +252,31 @@ def run_teacher(profile: Profile | str | None, name: str, *, task: str = "words"
     from transformers import AutoModelForAudioClassification
 
     from . import pipeline
+    from .config import resolve_device
     from .distill import Schedule, accuracy_of, train_stage1, train_stage2
     from .finetune import read_metrics
     from .mimic import Mimicker, teacher_head
+    from .models import encoder_layers
     from .size import count_parameters
 
     P = _profile(profile)
     M: MimicConfig = P.mimic
+    device = resolve_device(device)
     variants = M.grid() if variants is None else [tuple(v) for v in variants]
     non_mimicker = list(M.non_mimicker) if non_mimicker is None else [tuple(v) for v in non_mimicker]
     folder = Path(str(pipeline.model_dir(P, name, task, device, seed=seed)))
     teacher = AutoModelForAudioClassification.from_pretrained(str(folder), attn_implementation="eager").eval()
-    from .models import encoder_layers
-
     n_layers = len(encoder_layers(teacher))
     mid, note = intermediate_layer(teacher_blocks(P, name, task, seed, device), n_layers)
     data = teacher_data(P, name, (mid, n_layers), task=task, seed=seed, device=device)
     metrics = read_metrics(folder)
-    teacher_acc = float(metrics["accuracy"])
-    s1 = Schedule(M.stage1_epochs, M.batch_size, M.learning_rate, M.patience, seed)
-    s2 = Schedule(M.stage2_epochs, M.batch_size, M.learning_rate, M.patience, seed)
+    # the teacher's head on its cached last layer gives the teacher's own logits on the same clips
+    teacher_acc = accuracy_of(None, teacher_head(teacher), data.targets["test"][n_layers], data.labels["test"])
+    if abs(teacher_acc - float(metrics["accuracy"])) > 0.01:
+        raise RuntimeError(f"{name}: the teacher's accuracy from its cached last layer ({teacher_acc:.4f}) differs "
+                           f"from its fine-tuning metrics ({metrics['accuracy']:.4f}): stale cache?")
+    s1 = Schedule(M.stage1_epochs, M.batch_size, M.learning_rate, M.patience, seed, device)
+    s2 = Schedule(M.stage2_epochs, M.batch_size, M.learning_rate, M.patience, seed, device)
     x, y = data.x, data.labels
     d_model = x["train"].shape[-1]
     done: list[Trained] = []
@@ -336,7 +365,7 @@ def reproduction(run: TeacherRun, profile: Profile | str | None, network: str = 
 
     P = _profile(profile)
     states = pipeline.hidden_states(P, run.name, run.task, device=device, seed=run.seed)
-    x = torch.from_numpy(np.asarray(states[0]))
+    x = torch.from_numpy(np.array(states[0]))
     out: dict[str, list[float]] = {}
     for net in run.networks:
         if net.record["network"] != network or net.mimicker is None:
