@@ -81,7 +81,7 @@ print("non-mimicker controls:", list(M.non_mimicker))
 #   linear and the 1-layer transformer at z = 32), and the non-mimicker control for one of them; the
 #   full grid is one parameter away (`full_grid=True`);
 # - trains **3 + 2 epochs** instead of 50 + 30, still keeping the best validation checkpoint of each
-#   stage, on a fixed random 2,500 of the train clips, and validates on the whole mini validation
+#   stage, on a fixed random 2,000 of the train clips, and validates on the whole mini validation
 #   split when it is smaller than the paper's 1,024 clips;
 # - mimics the teacher fine-tuned with seed 0 of each family (the baselines chapter trains more
 #   seeds; one is what the budget allows).

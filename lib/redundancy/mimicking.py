@@ -398,7 +398,7 @@ def real_architecture_costs(profile: Profile | str | None = None, *, names: tupl
     M = P.mimic
     device = resolve_device(device)
     where = "gpu" if device.startswith("cuda") else "cpu"
-    names = tuple(P.timing.architectures if names is None else names)
+    names = tuple(M.real_architectures if names is None else names)
     grid: list[Variant] = [("none", 0, 0)] + [(t, n, z) for t in M.types for n in M.layers for z in M.real_widths]
     out: dict[str, list[dict[str, Any]]] = {}
     for name in tqdm(names, desc="real architectures", disable=not progress):
