@@ -57,6 +57,25 @@ def test_stage1_loss_falls_and_the_best_checkpoint_is_kept():
         train_stage1(m, x, [target, target], x, [target], Schedule(1), progress=False)
 
 
+def test_stage1_alone_recovers_a_known_teachers_decisions():
+    """A teacher whose labels are its own predictions: distilling its last layer (stage 1 only) must
+    bring the teacher's head from near chance to most of its decisions on held-out clips."""
+    torch.manual_seed(0)
+    teacher = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.Tanh(), torch.nn.Linear(32, 16)).requires_grad_(False)
+    head = Head(torch.nn.Linear(16, 8, bias=False), torch.nn.Linear(8, 4, bias=False)).requires_grad_(False)
+    x = 2 * torch.randn(400, 1, 16) + 0.5 * torch.randn(400, 6, 16)  # clips differ, frames vary around them
+    with torch.no_grad():
+        last = teacher(x)
+        labels = head(last).argmax(-1)
+    majority = float(torch.bincount(labels[300:]).max()) / 100
+    m = Mimicker(16, hidden=64, stages=1)
+    before = float((logits_of(m, head, x[300:]).argmax(-1) == labels[300:]).float().mean())
+    train_stage1(m, x[:250], [last[:250]], x[250:300], [last[250:300]],
+                 Schedule(epochs=40, batch_size=32, learning_rate=3e-3), progress=False)
+    after = float((logits_of(m, head, x[300:]).argmax(-1) == labels[300:]).float().mean())
+    assert after > 0.75 and after > majority + 0.3 and after > before + 0.4
+
+
 def test_stage2_trains_head_only_and_keeps_the_best_validation_accuracy():
     torch.manual_seed(0)
     y = torch.randint(0, 3, (90,))
