@@ -46,7 +46,7 @@ class Schedule:
 class StageLog:
     """Per-epoch history of one stage; ``best_epoch`` is the kept checkpoint (0: the initial one)."""
 
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, float | None]] = field(default_factory=list)  # epoch 0: before training
     best_epoch: int = 0
     best_score: float = float("nan")
     seconds: float = 0.0
@@ -104,7 +104,7 @@ def train_stage1(
     mimicker.to(dev)
     optimiser = torch.optim.Adam(mimicker.parameters(), lr=schedule.learning_rate)
     log = StageLog(best_score=mimic_loss(mimicker, x_val, targets_val, device=dev))
-    log.history.append({"epoch": 0, "train_loss": float("nan"), "val_loss": log.best_score})
+    log.history.append({"epoch": 0, "train_loss": None, "val_loss": log.best_score})
     best = copy.deepcopy(mimicker.state_dict())
     start = time.perf_counter()
     with _progress(schedule.epochs, "stage 1", progress) as bar:
@@ -174,7 +174,7 @@ def train_stage2(
     generator = torch.Generator().manual_seed(schedule.seed)
     optimiser = torch.optim.Adam(parts.parameters(), lr=schedule.learning_rate)
     log = StageLog(best_score=accuracy_of(mimicker, head, x_val, y_val, dev))
-    log.history.append({"epoch": 0, "train_loss": float("nan"), "val_accuracy": log.best_score})
+    log.history.append({"epoch": 0, "train_loss": None, "val_accuracy": log.best_score})
     best = copy.deepcopy(parts.state_dict())
     start = time.perf_counter()
     with _progress(schedule.epochs, "stage 2", progress) as bar:

@@ -239,7 +239,7 @@ def _record(network: str, variant: Variant | None, accuracy: float, teacher_accu
             **extra: Any) -> dict[str, Any]:
     kind, layers, z = variant if variant is not None else ("none", 0, 0)
     return {"network": network, "type": kind, "layers": layers, "z": z, "accuracy": accuracy,
-            "relative_accuracy": accuracy / teacher_accuracy if teacher_accuracy > 0 else float("nan"), **extra}
+            "relative_accuracy": accuracy / teacher_accuracy if teacher_accuracy > 0 else None, **extra}
 
 
 def run_teacher(profile: Profile | str | None, name: str, *, task: str = "words", seed: int = 0,
