@@ -358,7 +358,8 @@ def reproduction(run: TeacherRun, profile: Profile | str | None, network: str = 
     """Linear CKA between each ``network``'s output and every teacher layer, on the analysis clips.
 
     Keys ``"<type>-<layers>-z<z>"``; values one CKA per teacher layer 0..L (flattened over frames,
-    batches of the similarity chapter's size, as there).
+    batches of the similarity chapter's size, as there). The reference ``"input (layer 0)"``: the same
+    for the mimicker's input, so that one sees how far the mimicker moved from it.
     """
     from . import pipeline
     from .similarity import linear_cka
@@ -366,7 +367,9 @@ def reproduction(run: TeacherRun, profile: Profile | str | None, network: str = 
     P = _profile(profile)
     states = pipeline.hidden_states(P, run.name, run.task, device=device, seed=run.seed)
     x = torch.from_numpy(np.array(states[0]))
-    out: dict[str, list[float]] = {}
+    out: dict[str, list[float]] = {
+        "input (layer 0)": [linear_cka(states.flat(0), states.flat(l), batch_size=P.analysis.batch_size)
+                            for l in range(len(states))]}
     for net in run.networks:
         if net.record["network"] != network or net.mimicker is None:
             continue
