@@ -12,10 +12,12 @@ DEVICE  ?= auto
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help venv book notebooks html test test-lib test-notebooks test-book sync clean clean-cache
+JOBS    ?= 2
+.PHONY: help venv models book notebooks html test test-lib test-notebooks test-book sync clean clean-cache
 
 help:
 	@echo "make book     execute every notebook (PROFILE=$(PROFILE), DEVICE=$(DEVICE)) and build _build/html"
+	@echo "make models   train the profile's models from scratch and publish them in models/PROFILE (mini: up to 2 h on 2 cores)"
 	@echo "make test     library tests, notebooks under nbval (smoke profile), book build with -W"
 	@echo "make sync     re-pair notebooks/*.py -> .ipynb (keeps outputs)"
 
@@ -28,6 +30,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (redundancy)" >/dev/null
 	@touch $@
+
+# --- the models (train once; the book analyses the published ones) --------------------------
+models: $(STAMP)
+	$(BIN)/python -m redundancy models --profile $(PROFILE) --device $(DEVICE) --jobs $(JOBS)
 
 # --- the book -------------------------------------------------------------------------------
 book: notebooks html

@@ -25,6 +25,27 @@ def test_key_of_profile_changes_with_a_nested_field():
     assert cache.stage_key("pretrain", mini) != cache.stage_key("pretrain", other)
 
 
+def test_key_depends_on_the_code_of_the_stage(monkeypatch):
+    key = cache.stage_key("s", {"a": 1}, code=["redundancy.finetune"])
+    assert cache.stage_key("s", {"a": 1}, code=["redundancy.finetune"]) == key
+    real = cache._module_source_hash
+    monkeypatch.setattr(cache, "_module_source_hash",
+                        lambda m: "edited" if m == "redundancy.finetune" else real(m))
+    assert cache.stage_key("s", {"a": 1}, code=["redundancy.finetune"]) != key
+    # an edit elsewhere leaves the stage's key alone
+    other = cache.stage_key("s", {"a": 1}, code=["redundancy.pretrain"])
+    monkeypatch.setattr(cache, "_module_source_hash", real)
+    assert cache.stage_key("s", {"a": 1}, code=["redundancy.pretrain"]) == other
+
+
+def test_default_code_is_the_calling_stage_module():
+    from redundancy import finetune
+
+    assert "redundancy.finetune" in finetune.CODE
+    # a key asked for from a test (not a library module) hashes no code
+    assert cache.stage_key("s", {"a": 1}) == cache.stage_key("s", {"a": 1}, code=())
+
+
 def test_key_depends_on_library_version(monkeypatch):
     key = cache.stage_key("s", {"a": 1})
     monkeypatch.setattr(cache, "__version__", "999")

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from redundancy.audio import AudioError
-from redundancy.commands import SPEAKER_TEST_FRACTION, WORDS, load_split
+from redundancy.commands import SPEAKER_TEST_FRACTION, SPEAKER_VALIDATION_FRACTION, WORDS, load_split
 from redundancy.config import load_profile
 from redundancy.corpus import synthesize_commands
 
@@ -59,14 +59,18 @@ def test_no_speaker_shared_between_words_splits(root):
 
 def test_speakers_task_counts(root, speaker_splits):
     train = load_split(root, "speakers", "train", min_utterances=MIN_UTT)
+    val = load_split(root, "speakers", "validation", min_utterances=MIN_UTT)
     test = load_split(root, "speakers", "test", min_utterances=MIN_UTT)
     train_speakers = sorted(s for s, split in speaker_splits.items() if split == "train")
-    assert train.classes == test.classes == train_speakers  # every train speaker has 35 >= 20 clips
+    assert train.classes == val.classes == test.classes == train_speakers  # each has 35 >= 20 clips
     per_speaker = 35 * SMOKE.corpus.repetitions
     n_test = max(1, round(SPEAKER_TEST_FRACTION * per_speaker))
+    n_val = max(1, round(SPEAKER_VALIDATION_FRACTION * per_speaker))
     assert Counter(test.labels.tolist()) == {i: n_test for i in range(len(train_speakers))}
-    assert Counter(train.labels.tolist()) == {i: per_speaker - n_test for i in range(len(train_speakers))}
-    assert set(train.files).isdisjoint(test.files)
+    assert Counter(val.labels.tolist()) == {i: n_val for i in range(len(train_speakers))}
+    assert Counter(train.labels.tolist()) == {i: per_speaker - n_test - n_val for i in range(len(train_speakers))}
+    assert set(train.files).isdisjoint(test.files) and set(val.files).isdisjoint(test.files)
+    assert set(train.files).isdisjoint(val.files)
     assert [train.classes[label] for label in train.labels] == train.speakers
     # the same seed gives the same split; another seed another one
     assert load_split(root, "speakers", "test", min_utterances=MIN_UTT).files == test.files
@@ -99,8 +103,8 @@ def test_short_clip_is_padded(copy):
 def test_unknown_task_and_split(root):
     with pytest.raises(ValueError, match="unknown task 'emotion': valid tasks are words, speakers"):
         load_split(root, "emotion", "train")
-    with pytest.raises(ValueError, match="unknown split 'validation' for task 'speakers'.*no validation split"):
-        load_split(root, "speakers", "validation")
+    with pytest.raises(ValueError, match="unknown split 'dev' for task 'speakers'"):
+        load_split(root, "speakers", "dev")
     with pytest.raises(ValueError, match="unknown split 'dev' for task 'words'"):
         load_split(root, "words", "dev")
 

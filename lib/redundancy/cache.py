@@ -1,19 +1,24 @@
-"""Cached pipeline stages: a key per (stage, configuration, inputs, library version), atomic writes.
+"""Cached pipeline stages: a key per (stage, configuration, inputs, code), atomic writes.
 
 Every stage is a pure function of its configuration and its inputs. Its output is a directory
 ``<cache root>/<stage>/<key>``. It is built in a temporary sibling directory and renamed into place
 only when complete, so an interrupted run leaves no artifact (and the next run rebuilds it), and a
-finished one is never recomputed. Stages that need to resume (long training) keep their
+finished one is never recomputed. The key includes a hash of the source of the modules that
+compute the stage (by default the module that asks for the key), so editing a stage's code
+recomputes it while edits elsewhere leave it cached. Stages that need to resume (long training) keep their
 checkpoints in ``work_dir(stage, key)``, which survives interruption.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -45,10 +50,41 @@ def _canonical(value: Any) -> Any:
     raise TypeError(f"cannot derive a cache key from a value of type {type(value).__name__}")
 
 
-def stage_key(stage: str, config: Any, inputs: Sequence[str] = ()) -> str:
-    """Hex key of a stage run: changes when the stage, its config, its inputs or the version change."""
+@functools.lru_cache(maxsize=None)
+def _module_source_hash(module: str) -> str:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin or not Path(spec.origin).is_file():
+        raise ValueError(f"cannot hash the code of module {module!r}: no source file found")
+    return hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()
+
+
+def code_hash(modules: Sequence[str]) -> str:
+    """Hash of the source files of ``modules`` (dotted names): the code part of a stage key."""
+    digest = hashlib.sha256()
+    for module in sorted(set(modules)):
+        digest.update(f"{module}:{_module_source_hash(module)};".encode())
+    return digest.hexdigest()[:KEY_LENGTH]
+
+
+def _calling_module() -> str:
+    """The first module up the call stack that is not this one: the stage asking for a key."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    name = frame.f_globals.get("__name__", "__main__") if frame is not None else "__main__"
+    return name
+
+
+def stage_key(stage: str, config: Any, inputs: Sequence[str] = (), code: Sequence[str] | None = None) -> str:
+    """Hex key of a stage run: changes when the stage, its config, its inputs, the library version
+    or the code of the stage changes. ``code`` names the modules whose source the stage depends on;
+    by default the calling module (code run as a script or in a notebook is not hashed)."""
+    if code is None:
+        caller = _calling_module()
+        code = (caller,) if caller.startswith("redundancy.") else ()
     payload = json.dumps(
-        {"stage": stage, "config": _canonical(config), "inputs": list(inputs), "version": __version__},
+        {"stage": stage, "config": _canonical(config), "inputs": list(inputs), "version": __version__,
+         "code": code_hash(code) if code else ""},
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -73,13 +109,17 @@ def build_artifact(
     build: Callable[[Path], None],
     inputs: Sequence[str] = (),
     root: Path | None = None,
+    code: Sequence[str] | None = None,
 ) -> Path:
     """Return the artifact directory of a stage, building it with ``build(tmp_dir)`` if missing.
 
     ``build`` writes its files into the directory it is given; only when it returns is that
     directory renamed to its final place (atomic on one filesystem). If it raises, nothing is left.
     """
-    key = stage_key(stage, config, inputs)
+    if code is None:
+        caller = _calling_module()
+        code = (caller,) if caller.startswith("redundancy.") else ()
+    key = stage_key(stage, config, inputs, code=code)
     final = artifact_path(stage, key, root)
     if final.is_dir():
         return final

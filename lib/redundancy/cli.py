@@ -15,6 +15,7 @@ CLI_MODULES: tuple[str, ...] = (
     "redundancy.download",
     "redundancy.pretrain",
     "redundancy.finetune",
+    "redundancy.make_models",
     "redundancy.features",
     "redundancy.timing",
     "redundancy.mimicking",

@@ -21,10 +21,13 @@ import torch
 
 from . import cache
 from .config import Profile, load_profile, resolve_device
+from .models import base_model
 from .preprocess import prepare_inputs, save_feature_extractor, should_normalize
 from .stats import bootstrap_mean_ci
 
 STAGE = "finetune"
+#: The modules whose code decides a fine-tuned checkpoint (part of its cache key).
+CODE = ("redundancy.finetune", "redundancy.models", "redundancy.preprocess", "redundancy.commands")
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "test_predictions.npz"
 
@@ -43,6 +46,68 @@ class ClipDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return {"input_values": self.inputs[index], "labels": self.labels[index]}
+
+
+class PrecomputedFeatures(torch.nn.Module):
+    """Stands in for a *frozen* CNN feature encoder whose outputs were computed once.
+
+    A frozen module gives the same output every epoch, so fine-tuning feeds the backbone the
+    encoder's (batch, channels, frames) outputs directly: the same computation, about a third
+    less time per step on a CPU. The real encoder is put back before the model is saved.
+    """
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
+@torch.inference_mode()
+def encode_clips(encoder: torch.nn.Module, inputs: torch.Tensor, batch_size: int = 256,
+                 device: str = "cpu") -> torch.Tensor:
+    """The CNN feature encoder's outputs (n, channels, frames) of prepared ``input_values``."""
+    encoder.eval().to(device)
+    parts = [encoder(inputs[i:i + batch_size].to(device)).cpu() for i in range(0, len(inputs), batch_size)]
+    return torch.cat(parts) if parts else torch.zeros(0)
+
+
+def cached_cnn_features(source: str | Path, encoder: torch.nn.Module, corpus_root: Path, normalize: bool,
+                        device: str = "cpu", progress: bool = True) -> tuple[Path, dict[str, int]]:
+    """The frozen CNN encoder's outputs for every clip of the words task (train, validation and
+    test; the speakers task's clips are a subset), computed once per backbone and corpus and shared
+    by every run that fine-tunes that backbone with the encoder frozen (seeds, tasks).
+
+    Returns the artifact folder (``features.npy``, float32 (n, channels, frames)) and a map from a
+    clip's path relative to the corpus root to its row.
+    """
+    from .commands import load_split
+
+    corpus_root = Path(corpus_root)
+    splits = [load_split(corpus_root, "words", name) for name in ("train", "validation", "test")]
+    files = [f for split in splits for f in split.files]
+    relative = [str(Path(f).relative_to(corpus_root)) for f in files]
+
+    def build(out: Path) -> None:
+        from tqdm.auto import tqdm
+
+        rows = []
+        for split in splits:
+            clips = prepare_inputs(split.load_all(progress=progress), normalize)
+            for start in tqdm(range(0, len(clips), 512), desc=f"CNN features ({split.split})",
+                              disable=not progress):
+                rows.append(encode_clips(encoder, clips[start:start + 512], device=device).numpy())
+        np.save(out / "features.npy", np.concatenate(rows).astype(np.float32))
+        (out / "clips.json").write_text(json.dumps(relative))
+
+    folder = cache.build_artifact("cnn-features", {"normalize": normalize, "clips": len(relative)}, build,
+                                  inputs=[_source_key(source), _corpus_key(corpus_root)], code=CODE)
+    order = json.loads((folder / "clips.json").read_text())
+    return folder, {name: i for i, name in enumerate(order)}
+
+
+def _features_of(folder: Path, index: dict[str, int], split: Any) -> torch.Tensor:
+    """Rows of a :func:`cached_cnn_features` artifact for the clips of ``split``, in its order."""
+    features = np.load(Path(folder) / "features.npy", mmap_mode="r")
+    rows = [index[str(Path(f).relative_to(split.root))] for f in split.files]
+    return torch.from_numpy(np.ascontiguousarray(features[rows]))
 
 
 def _source_key(source: str | Path) -> str:
@@ -105,30 +170,50 @@ def accuracy_summary(predictions: np.ndarray, labels: np.ndarray, n_classes: int
 
 
 def _training_args(profile: Profile, out: Path, device: str, n_train: int, progress: bool, seed: int):
+    """Trainer settings: the profile's schedule, plus validation and a checkpoint ``evaluations``
+    times per run; the checkpoint with the best validation accuracy is the one kept (model
+    selection on validation, never on test), and the saved checkpoints make a run resumable."""
     from transformers import TrainingArguments
 
     cfg = profile.finetune
     steps_per_epoch = max(1, int(np.ceil(n_train / cfg.batch_size)))
+    total = cfg.max_steps if cfg.max_steps > 0 else int(np.ceil(cfg.epochs * steps_per_epoch))
+    every = max(1, int(np.ceil(total / max(1, cfg.evaluations))))
     return TrainingArguments(
         output_dir=str(out),
         per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=128,
         learning_rate=cfg.learning_rate,
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
         warmup_steps=cfg.warmup_fraction,
-        lr_scheduler_type="linear",
-        weight_decay=0.0,
+        lr_scheduler_type=cfg.lr_scheduler,
+        weight_decay=cfg.weight_decay,
         logging_steps=max(1, min(20, steps_per_epoch // 4)),
         logging_first_step=True,
-        save_strategy="no",
-        eval_strategy="no",
+        save_strategy="steps",
+        eval_strategy="steps",
+        save_steps=every,
+        eval_steps=every,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="accuracy",
+        greater_is_better=True,
+        save_only_model=False,
         report_to=[],
         disable_tqdm=not progress,
         dataloader_num_workers=0,
         use_cpu=device == "cpu",
         seed=seed,
+        data_seed=seed,
         remove_unused_columns=False,
     )
+
+
+def _accuracy_metric(eval_prediction: Any) -> dict[str, float]:
+    logits = eval_prediction.predictions
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    return {"accuracy": float((np.argmax(logits, -1) == eval_prediction.label_ids).mean())}
 
 
 def finetune(
@@ -138,6 +223,7 @@ def finetune(
     *,
     corpus_root: Path,
     random_init: bool = False,
+    train_cnn: bool = False,
     seed: int = 0,
     device: str = "auto",
     progress: bool = True,
@@ -145,7 +231,8 @@ def finetune(
     """Fine-tune ``source`` (checkpoint folder or hub name) on ``task``; return the cached folder.
 
     ``random_init=True`` trains the same architecture from random weights: the control that says
-    whether pre-training mattered. The folder holds the checkpoint (``save_pretrained``), the
+    whether pre-training mattered; ``train_cnn=True`` also trains the CNN feature encoder (for the
+    random-init control: a frozen random CNN is an untrainable front end). The folder holds the checkpoint (``save_pretrained``), the
     feature-extractor config, ``metrics.json`` and ``test_predictions.npz``.
     """
     from .commands import load_split
@@ -159,6 +246,7 @@ def finetune(
         "task": task,
         "finetune": dataclasses.asdict(profile.finetune),
         "random_init": random_init,
+        "train_cnn": train_cnn,
         "seed": seed,
         "speakers": [profile.corpus.speaker_min_utterances, profile.corpus.speaker_split_seed],
     }
@@ -168,28 +256,47 @@ def finetune(
         split_kw = dict(min_utterances=profile.corpus.speaker_min_utterances,
                         seed=profile.corpus.speaker_split_seed)
         train = load_split(corpus_root, task, "train", **split_kw)
+        validation = load_split(corpus_root, task, "validation", **split_kw)
         test = load_split(corpus_root, task, "test", **split_kw)
         normalize = should_normalize(source)
         torch.manual_seed(seed)
         model = build_classifier(source, len(train.classes), list(train.classes), random_init,
                                  profile.finetune.mask_time_prob)
-        if profile.finetune.freeze_feature_encoder:
+        frozen = profile.finetune.freeze_feature_encoder and not train_cnn
+        if frozen:
             model.freeze_feature_encoder()
         train_data = ClipDataset(train.load_all(progress=progress), train.labels, normalize)
-        _run_trainer(model, train_data, profile, out, device, progress, seed)
+        val_data = ClipDataset(validation.load_all(progress=progress), validation.labels, normalize)
+        work = cache.work_dir(STAGE, cache.stage_key(STAGE, config, inputs, code=CODE))
+        backbone = base_model(model)
+        encoder = backbone.feature_extractor
+        if frozen and profile.finetune.precompute_cnn_features and not random_init:
+            # the frozen pre-trained encoder's outputs, once per backbone, instead of once per epoch
+            folder, index = cached_cnn_features(source, encoder, corpus_root, normalize, device, progress)
+            train_data.inputs = _features_of(folder, index, train)
+            val_data.inputs = _features_of(folder, index, validation)
+            backbone.feature_extractor = PrecomputedFeatures()
+        elif frozen and profile.finetune.precompute_cnn_features:  # a random CNN: this run's own
+            train_data.inputs = encode_clips(encoder, train_data.inputs, device=device)
+            val_data.inputs = encode_clips(encoder, val_data.inputs, device=device)
+            backbone.feature_extractor = PrecomputedFeatures()
+        try:
+            _run_trainer(model, train_data, val_data, profile, out, work, device, progress, seed)
+        finally:
+            backbone.feature_extractor = encoder
         test_inputs = prepare_inputs(test.load_all(progress=progress), normalize)
         preds = predict(model, test_inputs, device=device)
         summary = accuracy_summary(preds, test.labels, len(train.classes), profile.finetune.bootstrap)
         model.cpu().save_pretrained(str(out))
         save_feature_extractor(out, normalize)
         np.savez(out / PREDICTIONS_FILE, predictions=preds, labels=test.labels)
-        summary.update(task=task, source=str(source), random_init=random_init, seed=seed,
+        summary.update(task=task, source=str(source), random_init=random_init, train_cnn=train_cnn, seed=seed,
                        n_train=len(train), classes=list(train.classes),
                        skipped=[str(p) for p, _ in train.skipped + test.skipped])
         summary.update(json.loads((out / "train_log.json").read_text())["summary"])
         (out / METRICS_FILE).write_text(json.dumps(summary, indent=2))
 
-    return cache.build_artifact(STAGE, config, build, inputs=inputs)
+    return cache.build_artifact(STAGE, config, build, inputs=inputs, code=CODE)
 
 
 def _corpus_key(root: Path) -> str:
@@ -198,36 +305,51 @@ def _corpus_key(root: Path) -> str:
     return str(root.resolve())
 
 
-def _run_trainer(model, train_data: ClipDataset, profile: Profile, out: Path, device: str, progress: bool,
-                 seed: int) -> None:
-    """Train with the transformers Trainer; write the loss curve to ``train_log.json``."""
+def _run_trainer(model, train_data: ClipDataset, val_data: ClipDataset, profile: Profile, out: Path,
+                 work: Path, device: str, progress: bool, seed: int) -> None:
+    """Train with the transformers Trainer, validating and checkpointing into ``work`` (a run that
+    was stopped resumes from its last checkpoint); keep the best checkpoint by validation accuracy;
+    write the loss and validation curves to ``train_log.json``."""
     from transformers import Trainer
 
-    scratch = out / "_trainer"
-    args = _training_args(profile, scratch, device, len(train_data), progress, seed)
-    trainer = Trainer(model=model, args=args, train_dataset=train_data)
+    args = _training_args(profile, work, device, len(train_data), progress, seed)
+    trainer = Trainer(model=model, args=args, train_dataset=train_data, eval_dataset=val_data,
+                      compute_metrics=_accuracy_metric)
+    resume = any(p.name.startswith("checkpoint-") for p in work.iterdir())
+    timer_file = work / "seconds_before_resume.json"
+    earlier = float(json.loads(timer_file.read_text())["seconds"]) if resume and timer_file.is_file() else 0.0
     start = time.perf_counter()
-    result = trainer.train()
-    seconds = time.perf_counter() - start
+    try:
+        result = trainer.train(resume_from_checkpoint=True if resume else None)
+    finally:
+        timer_file.write_text(json.dumps({"seconds": earlier + time.perf_counter() - start}))
+    seconds = earlier + time.perf_counter() - start
+    history = trainer.state.log_history
     curve = [
-        {"step": int(entry["step"]), "epoch": float(entry.get("epoch", 0.0)), "loss": float(entry["loss"])}
-        for entry in trainer.state.log_history
-        if "loss" in entry
+        {"step": int(e["step"]), "epoch": float(e.get("epoch", 0.0)), "loss": float(e["loss"])}
+        for e in history if "loss" in e
     ]
+    validation = [
+        {"step": int(e["step"]), "epoch": float(e.get("epoch", 0.0)), "accuracy": float(e["eval_accuracy"]),
+         "loss": float(e["eval_loss"])}
+        for e in history if "eval_accuracy" in e
+    ]
+    best = max(validation, key=lambda e: e["accuracy"]) if validation else None
     log = {
         "curve": curve,
+        "validation": validation,
         "summary": {
             "train_seconds": seconds,
             "train_steps": int(result.global_step),
             "final_train_loss": curve[-1]["loss"] if curve else float("nan"),
+            "best_step": best["step"] if best else None,
+            "best_validation_accuracy": best["accuracy"] if best else None,
+            "resumed": resume,
             "device": device,
             "torch_threads": torch.get_num_threads(),
         },
     }
     (out / "train_log.json").write_text(json.dumps(log, indent=2))
-    import shutil
-
-    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def read_metrics(folder: Path) -> dict[str, Any]:
@@ -238,6 +360,11 @@ def read_metrics(folder: Path) -> dict[str, Any]:
 def read_curve(folder: Path) -> list[dict[str, float]]:
     """The training-loss curve of a fine-tuned folder."""
     return cache.read_json(Path(folder) / "train_log.json")["curve"]
+
+
+def read_validation_curve(folder: Path) -> list[dict[str, float]]:
+    """Validation accuracy and loss at each evaluation of a fine-tuned folder."""
+    return cache.read_json(Path(folder) / "train_log.json").get("validation", [])
 
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:

@@ -62,12 +62,34 @@ def finetuned_dir(profile: Profile | str | None, name: str, task: str, *, random
 def model_dir(profile: Profile | str | None, name: str, state: str, device: str = "auto",
               seed: int = 0) -> Path | str:
     """The checkpoint of a model in a state: ``pretrained``, ``words`` or ``speakers`` (with its
-    fine-tuning ``seed``; the pre-trained state has one model per family)."""
+    fine-tuning ``seed``; the pre-trained state has one model per family).
+
+    With ``profile.model.source == "published"`` the checkpoint is the published folder under
+    ``models/<profile>/``, checked against the profile's recipe and its weights hash (a missing or
+    stale model fails with the command that retrains); with ``"train"`` it comes from the cache.
+    """
+    profile = _profile(profile)
     if state not in STATES:
         raise ValueError(f"unknown state {state!r}: expected one of {STATES}")
+    if profile.model.source == "published" and not (state == "pretrained" and profile.model.hub_names):
+        return published_dir(profile, name, state, seed)
     if state == "pretrained":
         return pretrained_dir(profile, name, device)
     return finetuned_dir(profile, name, state, device=device, seed=seed)
+
+
+def published_dir(profile: Profile | str | None, name: str, state: str, seed: int = 0) -> Path:
+    """The published folder of a model (see :mod:`redundancy.publish`), checked before use."""
+    from . import publish
+
+    profile = _profile(profile)
+    if name not in model_names(profile):
+        raise ValueError(
+            f"unknown model {name!r} for profile {profile.name!r}: expected one of {model_names(profile)}"
+        )
+    folder = publish.model_path(profile.name, name, state, None if state == "pretrained" else seed)
+    publish.check_published(folder, profile)
+    return folder
 
 
 def analysis_waveforms(profile: Profile | str | None = None) -> tuple[np.ndarray, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-SAMPLE_RATE = 16_000
+from .audio import SAMPLE_RATE
 
 
 def should_normalize(model_path: str | Path | None) -> bool:

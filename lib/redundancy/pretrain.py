@@ -46,12 +46,14 @@ from .config import FAMILIES, Profile, load_profile, resolve_device
 from .models import tiny_config
 from .preprocess import prepare_inputs
 
-SAMPLE_RATE = 16_000
+from .audio import SAMPLE_RATE
 FRAME_STRIDE = 320  # samples per output frame of the CNN encoder (20 ms)
 FRAME_WINDOW = 400  # receptive field of the CNN encoder (25 ms)
 HUBERT_TEMPERATURE = 0.1  # cosine-logit temperature of HuBERT's predictor (Hsu et al. 2021, sec. 3)
 MIN_MASKS = 2  # at least two masked spans per utterance, as fairseq/transformers do
 CHECKPOINT_NAME = "checkpoint.pt"
+#: The modules whose code decides a pre-trained checkpoint (part of its cache key).
+CODE = ("redundancy.pretrain", "redundancy.models", "redundancy.preprocess")
 
 
 # --- the corpus -------------------------------------------------------------------------------
@@ -519,7 +521,7 @@ def pretrain(family: str, profile: Profile | str | None = None, device: str = "c
     if family != "wav2vec2":
         targets_dir = build_targets(profile, corpus_dir, progress=progress)
         inputs.append(cache.key_of(targets_dir))
-    key = cache.stage_key(stage, config, inputs)
+    key = cache.stage_key(stage, config, inputs, code=CODE)
 
     def build(out: Path) -> None:
         waves = load_corpus(corpus_dir, progress=progress)
@@ -537,7 +539,7 @@ def pretrain(family: str, profile: Profile | str | None = None, device: str = "c
             "trained_parameters": sum(p.numel() for p in recipe.module.parameters()),
         })
 
-    return cache.build_artifact(stage, config, build, inputs=inputs)
+    return cache.build_artifact(stage, config, build, inputs=inputs, code=CODE)
 
 
 def save_backbone(backbone: nn.Module, out: Path, probe: np.ndarray) -> None:

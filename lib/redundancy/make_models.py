@@ -1,0 +1,253 @@
+"""``make models``: train a profile's models from scratch and publish them (DESIGN.md, train once).
+
+The stages are the cached ones (corpus -> pre-training -> fine-tuning), so a run that was stopped
+resumes: finished stages come from the cache, and a pre-training or fine-tuning run continues from
+its last checkpoint. Independent runs go to ``jobs`` worker processes of one torch thread each (on
+a 2-core machine two one-thread runs finish sooner than one two-thread run). At the end every model
+is published under ``models/<profile>/`` (see :mod:`redundancy.publish`), its test accuracy is
+measured again *from the stored weights*, and ``results/<profile>/baselines.json`` is written.
+
+    python -m redundancy models --profile mini --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as futures
+import hashlib
+import json
+import multiprocessing
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import publish
+from .config import Profile, load_profile, resolve_device
+
+CORPUS_PATTERNS = ("*.txt", "*/*.wav")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: a backbone's pre-training, or a fine-tuning (with its seed and control)."""
+
+    family: str
+    state: str  # "pretrained", "words" or "speakers"
+    seed: int | None = None
+    control: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.family}/{publish.folder_name(self.state, self.seed, self.control)}"
+
+
+def planned_runs(profile: Profile) -> list[Run]:
+    """Every run of a profile: pre-training per family; words with every seed; speakers with the
+    first seed; both random-init controls on words with the first seed."""
+    cfg = profile.finetune
+    seeds = tuple(cfg.seeds) or (0,)
+    runs = [Run(f, "pretrained") for f in profile.model.families]
+    for family in profile.model.families:
+        for task in cfg.tasks:
+            for seed in (seeds if task == "words" else seeds[:1]):
+                runs.append(Run(family, task, seed))
+        if cfg.random_init_control and "words" in cfg.tasks:
+            runs.extend(Run(family, "words", seeds[0], control) for control in publish.CONTROLS)
+    return runs
+
+
+def corpus_hash(root: Path) -> str:
+    """SHA-256 over the corpus' lists and clips (paths and bytes): the data the models saw."""
+    root = Path(root)
+    digest = hashlib.sha256()
+    files = sorted({p for pattern in CORPUS_PATTERNS for p in root.glob(pattern) if p.is_file()})
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def _train(profile: Profile, run: Run, device: str, threads: int | None) -> str:
+    """Train (or fetch from the cache) one run; returns the cached folder. Runs in a worker."""
+    import torch
+
+    from .corpus import build_corpus
+    from .finetune import finetune
+    from .pretrain import pretrain
+
+    if threads:
+        torch.set_num_threads(threads)
+    backbone = pretrain(run.family, profile, device=device, progress=False)
+    if run.state == "pretrained":
+        return str(backbone)
+    folder = finetune(backbone, run.state, profile, corpus_root=build_corpus(profile, progress=False),
+                      random_init=run.control is not None, train_cnn=run.control == "random-trainable-cnn",
+                      seed=run.seed or 0, device=device, progress=False)
+    return str(folder)
+
+
+def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int | None = 1,
+              progress: bool = True) -> dict[Run, Path]:
+    """Run every planned run (pre-training first), ``jobs`` at a time; returns run -> cached folder."""
+    from tqdm.auto import tqdm
+
+    from .corpus import build_corpus, build_pretrain_corpus
+
+    build_corpus(profile, progress=progress)
+    build_pretrain_corpus(profile, progress=progress)
+    runs = planned_runs(profile)
+    folders: dict[Run, Path] = {}
+    context = multiprocessing.get_context("spawn")
+    with futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+        for phase in ([r for r in runs if r.state == "pretrained"], [r for r in runs if r.state != "pretrained"]):
+            pending = {pool.submit(_train, profile, run, device, threads): run for run in phase}
+            bar = tqdm(total=len(pending), desc="models", unit="run", disable=not progress)
+            for done in futures.as_completed(pending):
+                run = pending[done]
+                folders[run] = Path(done.result())
+                bar.set_postfix_str(run.label)
+                bar.update()
+            bar.close()
+    return folders
+
+
+def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
+                progress: bool = True) -> dict[str, Any]:
+    """Publish every trained run, re-measure test accuracy from the stored weights, and return the
+    baselines report (``results/<profile>/baselines.json``)."""
+    from tqdm.auto import tqdm
+
+    from .corpus import build_corpus
+
+    root = build_corpus(profile, progress=False)
+    data_hash = corpus_hash(root)
+    for run, folder in tqdm(folders.items(), desc="publish", unit="model", disable=not progress):
+        dest = publish.model_path(profile.name, run.family, run.state, run.seed, run.control)
+        seconds = _train_seconds(folder)
+        record = publish.provenance_record(
+            profile, family=run.family, state=run.state, seed=run.seed, control=run.control,
+            corpus_hash=data_hash, seconds=seconds, device=device, cache_key=folder.name)
+        publish.export(folder, dest, record, with_weights=run.control is None)
+        if run.state != "pretrained" and run.control is None:
+            remeasure(dest, profile, root, device)
+    report = baselines_report(profile)
+    index = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
+             "recipe": publish.recipe(profile), "corpus_hash": data_hash,
+             "models": sorted(r.label for r in folders)}
+    (publish.models_root(profile.name) / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
+    return report
+
+
+def _train_seconds(folder: Path) -> float | None:
+    for name, key in (("train_log.json", ("summary", "train_seconds")), ("pretrain_info.json", ("seconds",))):
+        path = Path(folder) / name
+        if path.is_file():
+            value: Any = json.loads(path.read_text())
+            for part in key:
+                value = value.get(part) if isinstance(value, dict) else None
+            return value
+    return None
+
+
+def remeasure(folder: Path, profile: Profile, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
+    """Test accuracy of a published fine-tuned folder computed from its stored weights; rewrites
+    ``metrics.json`` (keeping the accuracy of the float32 weights as ``accuracy_float32``)."""
+    metrics = json.loads((Path(folder) / "metrics.json").read_text())
+    fresh = evaluate_published(folder, profile, corpus_root, device)
+    if "accuracy_float32" not in metrics:
+        metrics["accuracy_float32"] = metrics["accuracy"]
+    metrics.update(fresh)
+    metrics["weights_evaluated"] = "stored float16 weights, loaded as float32"
+    publish.update_metrics(folder, metrics)
+    return metrics
+
+
+def evaluate_published(folder: Path, profile: Profile, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
+    """Accuracy (with its bootstrap interval) of a published classifier on its task's test split."""
+    import numpy as np
+    from transformers import AutoModelForAudioClassification
+
+    from .commands import load_split
+    from .finetune import accuracy_summary, predict
+    from .preprocess import prepare_inputs, should_normalize
+
+    metrics = json.loads((Path(folder) / "metrics.json").read_text())
+    task = metrics["task"]
+    test = load_split(corpus_root, task, "test", min_utterances=profile.corpus.speaker_min_utterances,
+                      seed=profile.corpus.speaker_split_seed)
+    model = AutoModelForAudioClassification.from_pretrained(str(folder), dtype="float32")
+    inputs = prepare_inputs(test.load_all(progress=False), should_normalize(folder))
+    preds = predict(model, inputs, device=device)
+    np.savez(Path(folder) / "test_predictions.npz", predictions=preds, labels=test.labels)
+    return accuracy_summary(preds, test.labels, len(test.classes), profile.finetune.bootstrap)
+
+
+def baselines_report(profile: Profile) -> dict[str, Any]:
+    """``baselines.json`` from the published folders: per model and task the mean over seeds with
+    the seed-0 interval, the per-seed accuracies, and the controls."""
+    from .baselines import KEPT
+
+    report: dict[str, Any] = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
+                              "models": {}, "controls": {}}
+    seeds = tuple(profile.finetune.seeds) or (0,)
+    for family in profile.model.families:
+        for task in profile.finetune.tasks:
+            per_seed = []
+            first = None
+            for seed in (seeds if task == "words" else seeds[:1]):
+                path = publish.model_path(profile.name, family, task, seed) / "metrics.json"
+                if path.is_file():
+                    m = json.loads(path.read_text())
+                    per_seed.append(m["accuracy"])
+                    first = first or m
+            if first is None:
+                continue
+            entry = {k: first[k] for k in KEPT if k in first}
+            entry.update(accuracy=float(sum(per_seed) / len(per_seed)), ci95_seed0=first["ci95"],
+                         seeds=per_seed, seed_ids=list(seeds[:len(per_seed)]),
+                         seed_spread=float(max(per_seed) - min(per_seed)))
+            report["models"].setdefault(family, {})[task] = entry
+        for control in publish.CONTROLS:
+            path = publish.model_path(profile.name, family, "words", seeds[0], control) / "metrics.json"
+            if path.is_file():
+                m = json.loads(path.read_text())
+                report["controls"].setdefault(family, {})[control] = {k: m[k] for k in KEPT if k in m}
+    return report
+
+
+def make_models(profile: Profile | str | None = None, device: str = "auto", jobs: int = 1,
+                threads: int | None = 1, progress: bool = True) -> dict[str, Any]:
+    """Train, publish, and write ``results/<profile>/baselines.json``; returns the report."""
+    from .baselines import write_baselines
+
+    profile = profile if isinstance(profile, Profile) else load_profile(profile)
+    if profile.model.hub_names:
+        raise NotImplementedError("the paper profile fine-tunes hub checkpoints: see book/rerun.md")
+    device = resolve_device(device)
+    start = time.perf_counter()
+    folders = train_all(profile, device, jobs, threads, progress)
+    report = publish_all(profile, folders, "cpu" if device == "cpu" else device, progress)
+    report["wall_seconds_this_call"] = round(time.perf_counter() - start, 1)
+    write_baselines(report)
+    return report
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("models", help="train a profile's models from scratch and publish them")
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--jobs", type=int, default=1, help="training runs in parallel (one thread each)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run (0: torch's default)")
+    parser.set_defaults(func=_cli)
+
+
+def _cli(args: argparse.Namespace) -> int:
+    report = make_models(args.profile, args.device, args.jobs, args.threads or None)
+    print(json.dumps({k: v for k, v in report.items() if k != "controls"}, indent=2))
+    print(f"published under {publish.models_root(report['profile'])}")
+    return 0
+
+
+__all__ = ["Run", "planned_runs", "train_all", "publish_all", "make_models", "corpus_hash",
+           "evaluate_published", "baselines_report"]

@@ -1,0 +1,258 @@
+"""Published models: the trained checkpoints a profile's book reads, with their provenance.
+
+Train once, analyse many times (DESIGN.md): ``make models`` trains a profile's models through the
+cached stages and *publishes* them here as ``save_pretrained`` folders under ``models/<profile>/``
+(``$REDUNDANCY_MODELS`` moves the root), one folder per model::
+
+    models/mini/wavlm/pretrained/          the self-supervised backbone
+    models/mini/wavlm/words-seed0/         fine-tuned on the words task with seed 0
+    models/mini/wavlm/words-random-frozen-cnn-seed0/   a control (metrics only, no weights)
+
+Each folder holds ``config.json`` + ``model.safetensors`` (float16 storage, loaded as float32), the
+feature-extractor config, ``metrics.json`` (computed *from the stored weights*), the training curve
+and ``provenance.json``: the recipe hash, code version and commit, seed, wall time, device,
+package versions, the corpus hash and the SHA-256 of the weights. The book refuses a folder whose
+recipe hash differs from the profile's (stale) or whose weights do not match their hash
+(corrupt), and names the command that retrains.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .paths import project_root
+
+MODELS_ENV = "REDUNDANCY_MODELS"
+PROVENANCE_FILE = "provenance.json"
+WEIGHTS_FILE = "model.safetensors"
+#: Controls of the words task: the architecture from random weights, CNN frozen or trained.
+CONTROLS: tuple[str, ...] = ("random-frozen-cnn", "random-trainable-cnn")
+
+
+class ModelsUnavailableError(RuntimeError):
+    """A published model is missing, stale (another recipe) or corrupt (weights hash differs)."""
+
+
+def models_root(profile_name: str) -> Path:
+    """``$REDUNDANCY_MODELS/<profile>``, else ``<project>/models/<profile>``."""
+    env = os.environ.get(MODELS_ENV)
+    base = Path(env).expanduser().resolve() if env else (project_root() or Path.cwd()) / "models"
+    return base / profile_name
+
+
+def retrain_command(profile_name: str) -> str:
+    """The command that (re)trains and publishes a profile's models."""
+    return "make models" if profile_name == "mini" else f"make models PROFILE={profile_name}"
+
+
+def recipe(profile: Any) -> dict[str, Any]:
+    """What a profile's trained models depend on: corpus, model sizes, pre-training, fine-tuning.
+
+    Analysis and timing settings are left out: changing them must not make the models stale.
+    """
+    from .cache import _canonical
+
+    parts = {part: _canonical(getattr(profile, part)) for part in ("corpus", "model", "pretrain", "finetune")}
+    parts["model"].pop("source", None)  # where models are read from is not how they were trained
+    return parts
+
+
+def recipe_hash(profile: Any) -> str:
+    """Short SHA-256 of :func:`recipe`: equal hashes mean the same training recipe."""
+    text = json.dumps(recipe(profile), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def family_folder(name: str) -> str:
+    """A model's folder under ``models/<profile>/``: the family, or a hub name with ``/`` -> ``--``."""
+    return name.replace("/", "--")
+
+
+def folder_name(state: str, seed: int | None = None, control: str | None = None) -> str:
+    """``pretrained``, ``words-seed0``, ``words-random-frozen-cnn-seed0`` ..."""
+    if state == "pretrained":
+        if seed is not None or control is not None:
+            raise ValueError("a pre-trained backbone has no fine-tuning seed or control")
+        return "pretrained"
+    if control is not None and control not in CONTROLS:
+        raise ValueError(f"unknown control {control!r}: expected one of {CONTROLS}")
+    return f"{state}-{control}-seed{seed or 0}" if control else f"{state}-seed{seed or 0}"
+
+
+def model_path(profile_name: str, family: str, state: str, seed: int | None = None,
+               control: str | None = None) -> Path:
+    """Where a published model lives (it may not exist)."""
+    return models_root(profile_name) / family_folder(family) / folder_name(state, seed, control)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_provenance(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / PROVENANCE_FILE
+    if not path.is_file():
+        raise ModelsUnavailableError(f"{folder}: no {PROVENANCE_FILE}: not a published model folder")
+    return json.loads(path.read_text())
+
+
+def check_published(folder: Path, profile: Any, *, weights: bool = True) -> dict[str, Any]:
+    """The provenance of a published folder, after checking it is current and intact.
+
+    Raises :class:`ModelsUnavailableError` naming the retraining command when the folder is
+    missing, was trained with another recipe, or its weights do not match their recorded hash.
+    """
+    folder = Path(folder)
+    command = retrain_command(profile.name)
+    if not folder.is_dir():
+        raise ModelsUnavailableError(
+            f"published model {folder} is missing. Train and publish the {profile.name} models with "
+            f"`{command}` (or pass retrain=True to the notebook to train through the cache)."
+        )
+    provenance = read_provenance(folder)
+    expected = recipe_hash(profile)
+    if provenance.get("recipe_hash") != expected:
+        raise ModelsUnavailableError(
+            f"published model {folder} is stale: it was trained with recipe {provenance.get('recipe_hash')}, "
+            f"but the {profile.name} profile's recipe is now {expected}. Retrain with `{command}`; "
+            "old models are never mixed with a new recipe."
+        )
+    if weights and provenance.get("weights_sha256"):
+        actual = file_sha256(folder / WEIGHTS_FILE)
+        if actual != provenance["weights_sha256"]:
+            raise ModelsUnavailableError(
+                f"published model {folder}: {WEIGHTS_FILE} has SHA-256 {actual[:12]}..., but its provenance "
+                f"records {provenance['weights_sha256'][:12]}...: the file is corrupt or was changed. "
+                f"Restore it from git or retrain with `{command}`."
+            )
+    return provenance
+
+
+def published_key(folder: Path) -> str | None:
+    """A cache key for a published folder: the hash of its weights (None if not a published one)."""
+    path = Path(folder) / PROVENANCE_FILE
+    if not path.is_file():
+        return None
+    sha = json.loads(path.read_text()).get("weights_sha256")
+    return f"published-{sha[:16]}" if sha else None
+
+
+def package_versions() -> dict[str, str]:
+    import numpy
+    import torch
+    import transformers
+
+    from . import __version__
+
+    return {"redundancy": __version__, "torch": torch.__version__,
+            "transformers": transformers.__version__, "numpy": numpy.__version__}
+
+
+def git_commit() -> str | None:
+    """The checkout's commit (with ``+dirty`` when the working tree differs), or None outside git."""
+    import subprocess
+
+    root = project_root()
+    if root is None:
+        return None
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lib"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sha + ("+dirty" if dirty else "")
+
+
+def export(source: Path, dest: Path, provenance: dict[str, Any], *, with_weights: bool = True,
+           extra_files: tuple[str, ...] = ("metrics.json", "train_log.json", "loss_curve.json",
+                                            "pretrain_info.json", "test_predictions.npz")) -> Path:
+    """Publish a cached checkpoint folder at ``dest`` (replaced atomically).
+
+    Weights are stored as float16 (half the size; ``load`` casts back to float32); the caller
+    re-measures metrics from the stored weights. ``with_weights=False`` publishes the metrics and
+    curves only (the controls).
+    """
+    from transformers import AutoConfig, AutoModel, AutoModelForAudioClassification
+
+    source, dest = Path(source), Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    try:
+        if with_weights:
+            config = AutoConfig.from_pretrained(str(source))
+            cls = AutoModelForAudioClassification if config.architectures and any(
+                "Classification" in a for a in config.architectures) else AutoModel
+            model = cls.from_pretrained(str(source), dtype="float32")
+            model.half().save_pretrained(str(tmp))
+            _set_config_dtype(tmp, "float32")
+            for name in ("preprocessor_config.json",):
+                if (source / name).is_file():
+                    shutil.copy2(source / name, tmp / name)
+        for name in extra_files:
+            if (source / name).is_file():
+                shutil.copy2(source / name, tmp / name)
+        record = dict(provenance)
+        record["weights_sha256"] = file_sha256(tmp / WEIGHTS_FILE) if with_weights else None
+        record["weights_dtype"] = "float16" if with_weights else None
+        (tmp / PROVENANCE_FILE).write_text(json.dumps(record, indent=2, sort_keys=True))
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.rename(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def _set_config_dtype(folder: Path, dtype: str) -> None:
+    """Record float32 as the model's dtype, so that loading upcasts the float16 storage."""
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    for key in ("dtype", "torch_dtype"):
+        if key in config:
+            config[key] = dtype
+    path.write_text(json.dumps(config, indent=2, sort_keys=True))
+
+
+def update_metrics(folder: Path, metrics: dict[str, Any]) -> None:
+    """Rewrite a published folder's ``metrics.json`` (after re-measuring from the stored weights)."""
+    (Path(folder) / "metrics.json").write_text(json.dumps(metrics, indent=2))
+
+
+def provenance_record(profile: Any, *, family: str, state: str, seed: int | None, control: str | None,
+                      corpus_hash: str, seconds: float | None, device: str, cache_key: str) -> dict[str, Any]:
+    """The provenance of one published model (see the module docstring)."""
+    import platform
+
+    import torch
+
+    return {
+        "profile": profile.name,
+        "recipe_hash": recipe_hash(profile),
+        "family": family,
+        "state": state,
+        "seed": seed,
+        "control": control,
+        "corpus_hash": corpus_hash,
+        "train_seconds": seconds,
+        "device": device,
+        "torch_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+        "cache_key": cache_key,
+        "finetune": dataclasses.asdict(profile.finetune) if state != "pretrained" else None,
+    }

@@ -1,0 +1,128 @@
+"""`make models` from scratch on the smoke profile: train, publish, reload, and refuse stale or
+corrupt models; fine-tuning stopped midway resumes to the same result as an uninterrupted run."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from redundancy import publish
+from redundancy.config import with_model_source
+from redundancy.make_models import baselines_report, evaluate_published, make_models, planned_runs
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, smoke):
+    """The smoke models trained from scratch and published into a temporary models root."""
+    root = tmp_path_factory.mktemp("published")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REDUNDANCY_MODELS", str(root / "models"))
+        patch.setenv("REDUNDANCY_RESULTS", str(root / "results"))
+        report = make_models(smoke, device="cpu", jobs=1, progress=False)
+    return root, report
+
+
+def test_every_planned_model_is_published_with_provenance(published, smoke, monkeypatch):
+    root, report = published
+    monkeypatch.setenv("REDUNDANCY_MODELS", str(root / "models"))
+    runs = planned_runs(smoke)
+    assert {r.state for r in runs} == {"pretrained", "words", "speakers"}
+    for run in runs:
+        folder = publish.model_path("smoke", run.family, run.state, run.seed, run.control)
+        provenance = publish.check_published(folder, smoke)
+        assert provenance["recipe_hash"] == publish.recipe_hash(smoke)
+        assert provenance["family"] == run.family and provenance["seed"] == run.seed
+        for key in ("git_commit", "versions", "corpus_hash", "device", "train_seconds"):
+            assert key in provenance
+        assert (folder / "model.safetensors").is_file() == (run.control is None)
+    index = json.loads((root / "models" / "smoke" / "index.json").read_text())
+    assert index["recipe_hash"] == publish.recipe_hash(smoke)
+    # results/<profile>/baselines.json keeps its shape and adds seeds and both controls
+    baselines = json.loads((root / "results" / "smoke" / "baselines.json").read_text())
+    words = baselines["models"]["wav2vec2"]["words"]
+    assert {"accuracy", "ci95", "n_test", "n_classes", "seeds"} <= set(words)
+    assert words["accuracy"] == pytest.approx(np.mean(words["seeds"]))
+    assert set(baselines["controls"]["wav2vec2"]) == set(publish.CONTROLS)
+    baselines.pop("wall_seconds_this_call")
+    assert baselines == json.loads(json.dumps(baselines_report(smoke)))
+
+
+def test_published_metrics_come_from_the_stored_weights(published, smoke, smoke_corpus, monkeypatch):
+    root, _ = published
+    monkeypatch.setenv("REDUNDANCY_MODELS", str(root / "models"))
+    folder = publish.model_path("smoke", "wavlm", "words", 0)
+    stored = json.loads((folder / "metrics.json").read_text())
+    again = evaluate_published(folder, smoke, smoke_corpus)
+    assert again["accuracy"] == stored["accuracy"]
+    from safetensors.torch import load_file
+
+    assert {t.dtype for t in load_file(str(folder / "model.safetensors")).values()} == {torch.float16}
+
+
+def test_the_pipeline_reads_published_models_and_refuses_stale_or_corrupt_ones(published, smoke, monkeypatch):
+    from redundancy import pipeline
+
+    root, _ = published
+    monkeypatch.setenv("REDUNDANCY_MODELS", str(root / "models"))
+    reading = with_model_source(smoke, "published")
+    folder = pipeline.model_dir(reading, "hubert", "words", device="cpu", seed=0)
+    assert folder == publish.model_path("smoke", "hubert", "words", 0)
+
+    stale = dataclasses.replace(reading, finetune=dataclasses.replace(reading.finetune, learning_rate=0.5))
+    with pytest.raises(publish.ModelsUnavailableError, match=r"stale.*make models PROFILE=smoke"):
+        pipeline.model_dir(stale, "hubert", "words", device="cpu", seed=0)
+    with pytest.raises(publish.ModelsUnavailableError, match="missing.*make models PROFILE=smoke"):
+        pipeline.model_dir(reading, "hubert", "words", device="cpu", seed=7)
+
+    weights = folder / "model.safetensors"
+    original = weights.read_bytes()
+    weights.write_bytes(original[:-4] + b"\0\0\0\0")
+    try:
+        with pytest.raises(publish.ModelsUnavailableError, match="corrupt"):
+            pipeline.model_dir(reading, "hubert", "words", device="cpu", seed=0)
+    finally:
+        weights.write_bytes(original)
+
+
+def test_finetuning_resumes_after_an_interruption(tmp_path, smoke, smoke_corpus, monkeypatch):
+    """A run killed after its first checkpoint continues from it and ends where an uninterrupted
+    run ends: same weights, same test predictions."""
+    from transformers import AutoModelForAudioClassification, Trainer
+
+    from redundancy.finetune import finetune
+    from redundancy.pretrain import pretrain
+
+    backbone = pretrain("wavlm", smoke, progress=False)  # the shared smoke model (project cache)
+    profile = dataclasses.replace(smoke, finetune=dataclasses.replace(smoke.finetune, max_steps=6, evaluations=3))
+
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "straight"))
+    straight = finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "resumed"))
+    real_step = Trainer.training_step
+    calls = {"n": 0}
+
+    def dies_at_step_four(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:  # after the checkpoint of step 2 (3 evaluations over 6 steps)
+            raise KeyboardInterrupt("simulated kill")
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "training_step", dies_at_step_four)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+    monkeypatch.setattr(Trainer, "training_step", real_step)
+    resumed = finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+
+    log = json.loads((resumed / "train_log.json").read_text())
+    assert log["summary"]["resumed"] is True and log["summary"]["train_steps"] == 6
+    a = AutoModelForAudioClassification.from_pretrained(str(straight)).state_dict()
+    b = AutoModelForAudioClassification.from_pretrained(str(resumed)).state_dict()
+    for name, tensor in a.items():
+        torch.testing.assert_close(b[name], tensor, rtol=0, atol=1e-6, msg=name)
+    np.testing.assert_array_equal(np.load(straight / "test_predictions.npz")["predictions"],
+                                  np.load(resumed / "test_predictions.npz")["predictions"])
