@@ -137,6 +137,24 @@ def _extract(model: torch.nn.Module, split: Any, keep: np.ndarray, layers: tuple
         memmap.flush()
 
 
+def load_teacher(folder: Path) -> torch.nn.Module:
+    """A fine-tuned classifier in float32 (published folders store float16), eager attention, eval mode."""
+    from transformers import AutoModelForAudioClassification
+
+    return AutoModelForAudioClassification.from_pretrained(str(folder), dtype="float32",
+                                                           attn_implementation="eager").eval()
+
+
+def _model_key(folder: Path) -> str:
+    """Cache input naming a checkpoint: its artifact key, the hash of published weights, or its path."""
+    from . import cache
+    from .publish import published_key
+
+    if (folder / "_manifest.json").is_file():
+        return cache.key_of(folder)
+    return published_key(folder) or str(folder.resolve())
+
+
 def _open(path: Path) -> torch.Tensor:
     """A cached layer as a tensor over a copy-on-write memory map (read on demand, never written back)."""
     return torch.from_numpy(np.load(path, mmap_mode="c"))
@@ -146,7 +164,6 @@ def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ..
                  seed: int = 0, device: str = "cpu") -> TeacherData:
     """The teacher's layer 0 and ``layers`` on train (at most ``max_train_clips``), validation
     (``val_clips``) and test clips of ``task``, extracted once and cached."""
-    from transformers import AutoModelForAudioClassification
 
     from . import cache, pipeline
     from .commands import load_split
@@ -162,12 +179,11 @@ def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ..
     layers = tuple(sorted(set(int(l) for l in layers)))
     config = {"task": task, "layers": layers, "max_train_clips": M.max_train_clips, "val_clips": M.val_clips,
               "seed": P.corpus.seed}
-    inputs = [cache.key_of(folder) if (folder / "_manifest.json").is_file() else str(folder.resolve()),
+    inputs = [_model_key(folder),
               cache.key_of(root) if (root / "_manifest.json").is_file() else str(root.resolve())]
 
     def build(tmp: Path) -> None:
-        model = base_model(AutoModelForAudioClassification.from_pretrained(str(folder), attn_implementation="eager"))
-        model = model.eval().to(device)
+        model = base_model(load_teacher(folder)).to(device)
         n_layers = len(encoder_layers(model))
         if max(layers) > n_layers:
             raise ValueError(f"{name}: layer {max(layers)} asked for, but the teacher has {n_layers} blocks")
@@ -179,7 +195,8 @@ def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ..
             np.save(tmp / f"{split}_labels.npy", np.asarray(data.labels)[keep])
         cache.atomic_write_json(tmp / "teacher.json", {"n_layers": n_layers, "layers": list(layers)})
 
-    out = cache.build_artifact(STAGE, config, build, inputs=inputs)
+    out = cache.build_artifact(STAGE, config, build, inputs=inputs,
+                               code=("redundancy.mimicking", "redundancy.features", "redundancy.preprocess"))
     meta = cache.read_json(out / "teacher.json")
     x, targets, labels = {}, {}, {}
     for split in ("train", "validation", "test"):
@@ -249,7 +266,6 @@ def run_teacher(profile: Profile | str | None, name: str, *, task: str = "words"
     import copy
 
     from tqdm import tqdm
-    from transformers import AutoModelForAudioClassification
 
     from . import pipeline
     from .config import resolve_device
@@ -265,7 +281,7 @@ def run_teacher(profile: Profile | str | None, name: str, *, task: str = "words"
     variants = M.grid() if variants is None else [tuple(v) for v in variants]
     non_mimicker = list(M.non_mimicker) if non_mimicker is None else [tuple(v) for v in non_mimicker]
     folder = Path(str(pipeline.model_dir(P, name, task, device, seed=seed)))
-    teacher = AutoModelForAudioClassification.from_pretrained(str(folder), attn_implementation="eager").eval()
+    teacher = load_teacher(folder)
     n_layers = len(encoder_layers(teacher))
     mid, note = intermediate_layer(teacher_blocks(P, name, task, seed, device), n_layers)
     data = teacher_data(P, name, (mid, n_layers), task=task, seed=seed, device=device)
@@ -339,14 +355,12 @@ def add_costs(run: TeacherRun, teacher: torch.nn.Module, folder: Path, profile: 
 
 def standalone(run: TeacherRun, index: int, profile: Profile | str | None, device: str = "cpu"):
     """The standalone classifier (waveform -> logits) of ``run.networks[index]``."""
-    from transformers import AutoModelForAudioClassification
-
     from . import pipeline
     from .mimic import build_standalone
     from .preprocess import should_normalize
 
     folder = Path(str(pipeline.model_dir(_profile(profile), run.name, run.task, device, seed=run.seed)))
-    teacher = AutoModelForAudioClassification.from_pretrained(str(folder), attn_implementation="eager")
+    teacher = load_teacher(folder)
     net = run.networks[index]
     return build_standalone(teacher, net.mimicker, net.head, should_normalize(folder))
 
