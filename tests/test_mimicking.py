@@ -143,6 +143,18 @@ def test_smoke_standalone_reproduces_the_pipeline_logits_after_save_and_reload(s
     assert count_parameters(reloaded) == count_parameters(model)
 
 
+def test_smoke_speakers_teacher_data_uses_the_speaker_split(smoke):
+    from redundancy import pipeline
+    from redundancy.commands import load_split
+    from redundancy.mimicking import teacher_data
+
+    data = teacher_data(smoke, "hubert", (smoke.model.num_hidden_layers,), task="speakers", device="cpu")
+    kw = dict(min_utterances=smoke.corpus.speaker_min_utterances, seed=smoke.corpus.speaker_split_seed)
+    test = load_split(pipeline.corpus_root(smoke), "speakers", "test", **kw)
+    assert data.labels["test"].tolist() == list(test.labels)
+    assert len(data.x["validation"]) > 0 and int(data.labels["train"].max()) < len(test.classes)
+
+
 def test_smoke_run_writes_every_network(smoke):
     from redundancy.mimicking import NETWORKS, mimicking_results, run_teacher
 

@@ -163,7 +163,8 @@ def _open(path: Path) -> torch.Tensor:
 def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ...], *, task: str = "words",
                  seed: int = 0, device: str = "cpu") -> TeacherData:
     """The teacher's layer 0 and ``layers`` on train (at most ``max_train_clips``), validation
-    (``val_clips``) and test clips of ``task``, extracted once and cached."""
+    (``val_clips``) and test clips of ``task`` (``words``, or ``speakers``: our extension, with the
+    profile's speaker split), extracted once and cached."""
 
     from . import cache, pipeline
     from .commands import load_split
@@ -172,13 +173,12 @@ def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ..
 
     P = _profile(profile)
     M = P.mimic
-    if task != "words":
-        raise ValueError(f"mimicking is set up for the words task (it needs a validation split); got {task!r}")
+    split_kw = dict(min_utterances=P.corpus.speaker_min_utterances, seed=P.corpus.speaker_split_seed)
     folder = Path(str(pipeline.model_dir(P, name, task, device, seed=seed)))
     root = pipeline.corpus_root(P)
     layers = tuple(sorted(set(int(l) for l in layers)))
     config = {"task": task, "layers": layers, "max_train_clips": M.max_train_clips, "val_clips": M.val_clips,
-              "seed": P.corpus.seed}
+              "seed": P.corpus.seed, "speakers": split_kw if task == "speakers" else None}
     inputs = [_model_key(folder),
               cache.key_of(root) if (root / "_manifest.json").is_file() else str(root.resolve())]
 
@@ -189,7 +189,7 @@ def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ..
             raise ValueError(f"{name}: layer {max(layers)} asked for, but the teacher has {n_layers} blocks")
         normalize = should_normalize(folder)
         for split, limit in (("train", M.max_train_clips), ("validation", M.val_clips), ("test", None)):
-            data = load_split(root, task, split)
+            data = load_split(root, task, split, **split_kw)
             keep = _subset(len(data), limit, P.corpus.seed)
             _extract(model, data, keep, layers, normalize, P.analysis.batch_size, device, tmp, split)
             np.save(tmp / f"{split}_labels.npy", np.asarray(data.labels)[keep])
@@ -481,7 +481,8 @@ def mimicking_results(profile: Profile | str | None, runs: list[TeacherRun],
                       real: dict[str, list[dict[str, Any]]], reproduced: dict[str, dict[str, list[float]]] | None = None,
                       ) -> dict[str, Any]:
     """The document of ``results/<profile>/mimicking.json``: ``models`` -> model -> task -> rows, and
-    ``real_architectures`` -> hub name -> rows (see the issue's schema)."""
+    ``real_architectures`` -> hub name -> rows (see the issue's schema); ``reproduction_cka`` is keyed
+    by ``"model/task"``."""
     import dataclasses
 
     P = _profile(profile)
@@ -504,11 +505,11 @@ def table(runs: list[TeacherRun]):
 
     rows = []
     for run in runs:
-        rows.append({"model": run.name, "network": "original", "type": "", "layers": "", "z": "",
+        rows.append({"model": run.name, "task": run.task, "network": "original", "type": "", "layers": "", "z": "",
                      "params": run.params_full, "time_normalised": 1.0, "accuracy": run.teacher_accuracy,
                      "relative_accuracy": 1.0})
         for net in run.networks:
             r = net.record
-            rows.append({"model": run.name, **{k: r[k] for k in ("network", "type", "layers", "z", "params",
+            rows.append({"model": run.name, "task": run.task, **{k: r[k] for k in ("network", "type", "layers", "z", "params",
                                                                   "time_normalised", "accuracy", "relative_accuracy")}})
     return pd.DataFrame(rows)
