@@ -13,12 +13,15 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 export PYTHONUNBUFFERED := 1
 
 JOBS    ?= 2
-.PHONY: help venv models book notebooks html test test-lib test-notebooks test-book sync clean clean-cache
+BOOKPAGES := $(BIN)/python -m redundancy.bookpages
+BROWSER   := $(BIN)/python -m redundancy.browser
+
+.PHONY: help venv models book notebooks html pages test test-lib test-notebooks test-book test-browser sync clean clean-cache
 
 help:
 	@echo "make book     execute every notebook (PROFILE=$(PROFILE), DEVICE=$(DEVICE)) and build _build/html"
 	@echo "make models   train the profile's models from scratch and publish them in models/PROFILE (mini: up to 2 h on 2 cores)"
-	@echo "make test     library tests, notebooks under nbval (smoke profile), book build with -W"
+	@echo "make test     library tests, notebooks under nbval (smoke profile), book build with -W, browser test"
 	@echo "make sync     re-pair notebooks/*.py -> .ipynb (keeps outputs)"
 
 venv: $(STAMP)
@@ -42,14 +45,18 @@ book: notebooks html
 notebooks: $(STAMP)
 	$(BIN)/python -m redundancy.notebook_tools execute --profile $(PROFILE) --device $(DEVICE) $(NOTEBOOKS)
 
-html: $(STAMP)
+# The landing page's scorecard and the status page are generated from the executed notebooks.
+pages: $(STAMP)
+	$(BOOKPAGES)
+
+html: pages
 	$(BIN)/jupyter-book build . -W --keep-going --builder html
 
 sync: $(STAMP)
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 
 # --- the tests ------------------------------------------------------------------------------
-test: test-lib test-notebooks test-book
+test: test-lib test-notebooks test-book test-browser
 
 test-lib: $(STAMP)
 	REDUNDANCY_PROFILE=smoke $(BIN)/python -m pytest tests -q -p no:cacheprovider
@@ -58,9 +65,14 @@ test-notebooks: $(STAMP)
 	rm -rf _build/nbval && $(BIN)/python -m redundancy.notebook_tools prepare-nbval --out _build/nbval $(NOTEBOOKS:.py=.ipynb)
 	REDUNDANCY_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider --nbval-current-env _build/nbval
 
-test-book: $(STAMP)
+test-book: pages
 	rm -rf _build/testbook && $(BIN)/jupyter-book build . -W --keep-going --builder html --path-output _build/testbook
 	test -f _build/testbook/_build/html/index.html
+
+# Headless Chromium opens every page of the built book (skips with a message when no Chromium is
+# installed, except under CI=1, where .ci/run installs it).
+test-browser: $(STAMP)
+	$(BROWSER) _build/testbook/_build/html --screenshots _build/screenshots
 
 clean:
 	rm -rf _build

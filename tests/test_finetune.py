@@ -101,3 +101,23 @@ def test_accuracy_summary():
 def test_unknown_task_is_refused(tmp_path, smoke):
     with pytest.raises(ValueError, match="unknown task"):
         finetune("x", "emotions", smoke, corpus_root=tmp_path, device="cpu")
+
+
+@pytest.mark.parametrize("family", ["wav2vec2", "hubert", "wavlm"])
+def test_precomputed_cnn_features_give_the_same_logits(tmp_path, smoke, family):
+    """Fine-tuning with the frozen encoder's outputs computed once is the same computation."""
+    from redundancy.finetune import PrecomputedFeatures, encode_clips
+    from redundancy.models import base_model
+
+    backbone = _random_backbone(tmp_path / family, tiny_config(family, smoke.model))
+    model = build_classifier(backbone, 5, [f"c{i}" for i in range(5)], random_init=False).eval()
+    clips = prepare_inputs(torch.randn(3, 16000).numpy())
+    with torch.no_grad():
+        expected = model(input_values=clips).logits
+        inner = base_model(model)
+        encoder = inner.feature_extractor
+        features = encode_clips(encoder, clips)
+        inner.feature_extractor = PrecomputedFeatures()
+        got = model(input_values=features).logits
+        inner.feature_extractor = encoder
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)

@@ -10,7 +10,8 @@ import torch
 
 from redundancy import publish
 from redundancy.config import with_model_source
-from redundancy.make_models import baselines_report, evaluate_published, make_models, planned_runs
+from redundancy.baselines import baselines_report
+from redundancy.make_models import evaluate_published, make_models, planned_runs
 
 pytestmark = pytest.mark.slow
 
@@ -126,3 +127,40 @@ def test_finetuning_resumes_after_an_interruption(tmp_path, smoke, smoke_corpus,
         torch.testing.assert_close(b[name], tensor, rtol=0, atol=1e-6, msg=name)
     np.testing.assert_array_equal(np.load(straight / "test_predictions.npz")["predictions"],
                                   np.load(resumed / "test_predictions.npz")["predictions"])
+
+
+def test_paper_profile_runs_end_to_end_on_local_real_architecture(tmp_path, smoke_corpus, monkeypatch):
+    """`make models PROFILE=paper` on a local folder of the real wav2vec2-base architecture (random
+    weights) and a SynthCommands root in place of Speech Commands, with tiny step counts: the path
+    users with a GPU run, exercised here first."""
+    from transformers import AutoModel, Wav2Vec2Config
+
+    from redundancy.config import load_profile
+    from redundancy.preprocess import save_feature_extractor
+
+    base = tmp_path / "wav2vec2-base-random"
+    torch.manual_seed(0)
+    AutoModel.from_config(Wav2Vec2Config(layerdrop=0.0)).save_pretrained(str(base))
+    save_feature_extractor(base)
+    paper = load_profile("paper")
+    assert paper.finetune.learning_rate == 2e-5 and paper.finetune.max_steps == 10_000  # section 2.4
+    profile = dataclasses.replace(
+        paper,
+        corpus=dataclasses.replace(paper.corpus, root=str(smoke_corpus), speaker_min_utterances=20),
+        model=dataclasses.replace(paper.model, hub_names=(str(base),)),
+        finetune=dataclasses.replace(paper.finetune, max_steps=2, batch_size=2, evaluations=1, seeds=(0,),
+                                     tasks=("words",)),
+    )
+    monkeypatch.setenv("REDUNDANCY_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("REDUNDANCY_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
+    report = make_models(profile, device="cpu", jobs=1, progress=False)
+    folder = publish.model_path("paper", str(base), "words", 0)
+    assert folder.parent.name == str(base).replace("/", "--")
+    provenance = publish.check_published(folder, profile)
+    assert provenance["finetune"]["learning_rate"] == 2e-5
+    config = json.loads((folder / "config.json").read_text())
+    assert config["hidden_size"] == 768 and config["num_hidden_layers"] == 12
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["n_classes"] == 35 and metrics["train_steps"] == 2
+    assert report["models"][str(base)]["words"]["seeds"] == [metrics["accuracy"]]

@@ -1,74 +1,117 @@
-"""The fine-tuned baselines of a profile: every model x task, plus the random-initialisation control.
+"""The fine-tuned baselines of a profile, read from its published models (``make models``).
 
-Later chapters measure pruning and mimicking against these numbers; ``results/<profile>/baselines.json``
-keeps them (keys: ``models`` -> model -> task -> {accuracy, ci95, n_test, n_classes, ...}; the control
-under ``controls`` -> model -> ``words``).
+Later chapters measure pruning and mimicking against these numbers. ``results/<profile>/baselines.json``
+keeps them: ``models`` -> model -> task -> {``accuracy`` (mean over the fine-tuning seeds), ``ci95``
+(bootstrap interval of seed 0), ``n_test``, ``n_classes``, ``seeds`` (per-seed accuracies), ...}, and
+``controls`` -> model -> control (random init, CNN frozen or trained) -> the same fields.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import pipeline
 from .cache import atomic_write_json
 from .config import Profile, load_profile
-from .finetune import read_curve, read_metrics
 from .paths import results_dir
 
 KEPT = ("accuracy", "ci95", "n_test", "n_classes", "chance_uniform", "chance_majority",
-        "train_seconds", "train_steps", "n_train")
+        "train_seconds", "train_steps", "n_train", "best_validation_accuracy")
 
 
-def collect_baselines(profile: Profile | str | None = None, device: str = "auto") -> dict[str, Any]:
-    """Fine-tune (or fetch from the cache) every model on every task; return the results dict."""
-    profile = profile if isinstance(profile, Profile) else load_profile(profile)
-    report: dict[str, Any] = {"profile": profile.name, "models": {}, "controls": {}, "folders": {}}
-    for name in pipeline.model_names(profile):
+def baselines_report(profile: Profile) -> dict[str, Any]:
+    """``baselines.json`` from the published folders: per model and task the mean over seeds with
+    the seed-0 interval, the per-seed accuracies, and the controls."""
+    from . import publish
+
+    report: dict[str, Any] = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
+                              "models": {}, "controls": {}}
+    seeds = tuple(profile.finetune.seeds) or (0,)
+    for family in (profile.model.hub_names or profile.model.families):
         for task in profile.finetune.tasks:
-            folder = pipeline.finetuned_dir(profile, name, task, device=device)
-            report["models"].setdefault(name, {})[task] = _kept(read_metrics(folder))
-            report["folders"][f"{name}/{task}"] = str(folder)
-        if profile.finetune.random_init_control and "words" in profile.finetune.tasks:
-            folder = pipeline.finetuned_dir(profile, name, "words", random_init=True, device=device)
-            report["controls"].setdefault(name, {})["words"] = _kept(read_metrics(folder))
-            report["folders"][f"{name}/words/random-init"] = str(folder)
+            per_seed = []
+            first = None
+            for seed in (seeds if task == "words" else seeds[:1]):
+                path = publish.model_path(profile.name, family, task, seed) / "metrics.json"
+                if path.is_file():
+                    m = json.loads(path.read_text())
+                    per_seed.append(m["accuracy"])
+                    first = first or m
+            if first is None:
+                continue
+            entry = {k: first[k] for k in KEPT if k in first}
+            entry.update(accuracy=float(sum(per_seed) / len(per_seed)), ci95_seed0=first["ci95"],
+                         seeds=per_seed, seed_ids=list(seeds[:len(per_seed)]),
+                         seed_spread=float(max(per_seed) - min(per_seed)))
+            report["models"].setdefault(family, {})[task] = entry
+        for control in publish.CONTROLS:
+            path = publish.model_path(profile.name, family, "words", seeds[0], control) / "metrics.json"
+            if path.is_file():
+                m = json.loads(path.read_text())
+                report["controls"].setdefault(family, {})[control] = {k: m[k] for k in KEPT if k in m}
     return report
 
 
-def _kept(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {key: metrics[key] for key in KEPT if key in metrics}
+def published_report(profile: Profile | str | None = None) -> dict[str, Any]:
+    """The baselines of every published model of a profile, each folder checked first (recipe and
+    weights hash); ``report["folders"]`` maps ``family/folder`` to the published folder."""
+    from . import publish
+    from .make_models import planned_runs
+
+    profile = profile if isinstance(profile, Profile) else load_profile(profile)
+    folders = {}
+    for run in planned_runs(profile):
+        if run.state == "pretrained":
+            continue
+        folder = publish.model_path(profile.name, run.family, run.state, run.seed, run.control)
+        publish.check_published(folder, profile)
+        folders[run.label] = str(folder)
+    report = baselines_report(profile)
+    report["folders"] = folders
+    return report
 
 
 def write_baselines(report: dict[str, Any]) -> Path:
-    """Write ``results/<profile>/baselines.json`` (cache folders left out: they are machine-local)."""
+    """Write ``results/<profile>/baselines.json`` (folders left out: they are machine-local)."""
     path = results_dir(report["profile"]) / "baselines.json"
     atomic_write_json(path, {k: v for k, v in report.items() if k != "folders"})
     return path
 
 
 def baselines_table(report: dict[str, Any]):
-    """One row per model x task (and control): accuracy, 95 % interval, chance, sizes, time."""
+    """One row per model x task (mean over seeds, spread, seed-0 interval) and per control."""
     import pandas as pd
 
     rows = []
-    for group, label in (("models", "pre-trained"), ("controls", "random init")):
-        for name, tasks in report[group].items():
-            for task, m in tasks.items():
-                rows.append({
-                    "model": name, "init": label, "task": task,
-                    "accuracy": m["accuracy"], "ci95 low": m["ci95"][0], "ci95 high": m["ci95"][1],
-                    "chance": m["chance_uniform"], "classes": m["n_classes"], "test clips": m["n_test"],
-                    "train s": m.get("train_seconds", np.nan),
-                })
+    for name, tasks in report["models"].items():
+        for task, m in tasks.items():
+            rows.append({"model": name, "init": "pre-trained", "task": task, "accuracy": m["accuracy"],
+                         "seeds": len(m.get("seeds", [m["accuracy"]])),
+                         "min seed": min(m.get("seeds", [m["accuracy"]])),
+                         "max seed": max(m.get("seeds", [m["accuracy"]])),
+                         "ci95 low": m["ci95"][0], "ci95 high": m["ci95"][1],
+                         "chance": m["chance_uniform"], "classes": m["n_classes"], "test clips": m["n_test"],
+                         "train s": m.get("train_seconds", np.nan)})
+    for name, controls in report.get("controls", {}).items():
+        for control, m in controls.items():
+            rows.append({"model": name, "init": control, "task": "words", "accuracy": m["accuracy"],
+                         "seeds": 1, "min seed": m["accuracy"], "max seed": m["accuracy"],
+                         "ci95 low": m["ci95"][0], "ci95 high": m["ci95"][1],
+                         "chance": m["chance_uniform"], "classes": m["n_classes"], "test clips": m["n_test"],
+                         "train s": m.get("train_seconds", np.nan)})
     return pd.DataFrame(rows).sort_values(["task", "model", "init"]).reset_index(drop=True)
 
 
-def training_curves(report: dict[str, Any]) -> dict[str, list[dict[str, float]]]:
-    """Training-loss curves keyed like ``report['folders']``."""
-    return {name: read_curve(Path(folder)) for name, folder in report["folders"].items()}
+def training_curves(report: dict[str, Any]) -> dict[str, dict[str, list[dict[str, float]]]]:
+    """Per folder label: the training-loss ``curve`` and the ``validation`` evaluations."""
+    curves = {}
+    for label, folder in report["folders"].items():
+        log = json.loads((Path(folder) / "train_log.json").read_text())
+        curves[label] = {"curve": log["curve"], "validation": log.get("validation", [])}
+    return curves
 
 
 def confusion_matrix(folder: str | Path, n_classes: int) -> np.ndarray:

@@ -43,17 +43,21 @@ class Run:
 
 
 def planned_runs(profile: Profile) -> list[Run]:
-    """Every run of a profile: pre-training per family; words with every seed; speakers with the
-    first seed; both random-init controls on words with the first seed."""
+    """Every run of a profile: pre-training per family (mini, smoke); words with every seed;
+    speakers with the first seed; both random-init controls on words with the first seed (mini,
+    smoke). The paper profile fine-tunes its hub checkpoints (``Run.family`` is the hub name or
+    folder) and pre-trains nothing."""
     cfg = profile.finetune
     seeds = tuple(cfg.seeds) or (0,)
-    runs = [Run(f, "pretrained") for f in profile.model.families]
-    for family in profile.model.families:
+    hub = bool(profile.model.hub_names)
+    names = list(profile.model.hub_names) if hub else list(profile.model.families)
+    runs = [] if hub else [Run(f, "pretrained") for f in names]
+    for name in names:
         for task in cfg.tasks:
             for seed in (seeds if task == "words" else seeds[:1]):
-                runs.append(Run(family, task, seed))
-        if cfg.random_init_control and "words" in cfg.tasks:
-            runs.extend(Run(family, "words", seeds[0], control) for control in publish.CONTROLS)
+                runs.append(Run(name, task, seed))
+        if cfg.random_init_control and "words" in cfg.tasks and not hub:
+            runs.extend(Run(name, "words", seeds[0], control) for control in publish.CONTROLS)
     return runs
 
 
@@ -78,7 +82,10 @@ def _train(profile: Profile, run: Run, device: str, threads: int | None) -> str:
 
     if threads:
         torch.set_num_threads(threads)
-    backbone = pretrain(run.family, profile, device=device, progress=False)
+    if profile.model.hub_names:  # the paper profile: a hub checkpoint (or a local copy of one)
+        backbone: str | Path = run.family
+    else:
+        backbone = pretrain(run.family, profile, device=device, progress=False)
     if run.state == "pretrained":
         return str(backbone)
     folder = finetune(backbone, run.state, profile, corpus_root=build_corpus(profile, progress=False),
@@ -95,7 +102,8 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
     from .corpus import build_corpus, build_pretrain_corpus
 
     build_corpus(profile, progress=progress)
-    build_pretrain_corpus(profile, progress=progress)
+    if not profile.model.hub_names:
+        build_pretrain_corpus(profile, progress=progress)
     runs = planned_runs(profile)
     folders: dict[Run, Path] = {}
     context = multiprocessing.get_context("spawn")
@@ -131,12 +139,35 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
         publish.export(folder, dest, record, with_weights=run.control is None)
         if run.state != "pretrained" and run.control is None:
             remeasure(dest, profile, root, device)
+        if run.state == "pretrained":
+            write_probe(dest, profile, root, device)
+    from .baselines import baselines_report
+
     report = baselines_report(profile)
     index = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
              "recipe": publish.recipe(profile), "corpus_hash": data_hash,
              "models": sorted(r.label for r in folders)}
     (publish.models_root(profile.name) / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
     return report
+
+
+def write_probe(folder: Path, profile: Profile, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
+    """Per-layer words probe of a published backbone and of its random-init twin -> ``probe.json``."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    from .preprocess import should_normalize
+    from .probe import layer_probe
+
+    normalize = should_normalize(folder)
+    trained = AutoModel.from_pretrained(str(folder), dtype="float32")
+    torch.manual_seed(0)
+    twin = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
+    result = {"pretrained": layer_probe(trained, corpus_root, normalize, device=device),
+              "random_init": layer_probe(twin, corpus_root, normalize, device=device),
+              "features": "mean over frames of each layer; layer 0 = feature projection output"}
+    (Path(folder) / "probe.json").write_text(json.dumps(result, indent=2))
+    return result
 
 
 def _train_seconds(folder: Path) -> float | None:
@@ -183,47 +214,12 @@ def evaluate_published(folder: Path, profile: Profile, corpus_root: Path, device
     return accuracy_summary(preds, test.labels, len(test.classes), profile.finetune.bootstrap)
 
 
-def baselines_report(profile: Profile) -> dict[str, Any]:
-    """``baselines.json`` from the published folders: per model and task the mean over seeds with
-    the seed-0 interval, the per-seed accuracies, and the controls."""
-    from .baselines import KEPT
-
-    report: dict[str, Any] = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
-                              "models": {}, "controls": {}}
-    seeds = tuple(profile.finetune.seeds) or (0,)
-    for family in profile.model.families:
-        for task in profile.finetune.tasks:
-            per_seed = []
-            first = None
-            for seed in (seeds if task == "words" else seeds[:1]):
-                path = publish.model_path(profile.name, family, task, seed) / "metrics.json"
-                if path.is_file():
-                    m = json.loads(path.read_text())
-                    per_seed.append(m["accuracy"])
-                    first = first or m
-            if first is None:
-                continue
-            entry = {k: first[k] for k in KEPT if k in first}
-            entry.update(accuracy=float(sum(per_seed) / len(per_seed)), ci95_seed0=first["ci95"],
-                         seeds=per_seed, seed_ids=list(seeds[:len(per_seed)]),
-                         seed_spread=float(max(per_seed) - min(per_seed)))
-            report["models"].setdefault(family, {})[task] = entry
-        for control in publish.CONTROLS:
-            path = publish.model_path(profile.name, family, "words", seeds[0], control) / "metrics.json"
-            if path.is_file():
-                m = json.loads(path.read_text())
-                report["controls"].setdefault(family, {})[control] = {k: m[k] for k in KEPT if k in m}
-    return report
-
-
 def make_models(profile: Profile | str | None = None, device: str = "auto", jobs: int = 1,
                 threads: int | None = 1, progress: bool = True) -> dict[str, Any]:
     """Train, publish, and write ``results/<profile>/baselines.json``; returns the report."""
     from .baselines import write_baselines
 
     profile = profile if isinstance(profile, Profile) else load_profile(profile)
-    if profile.model.hub_names:
-        raise NotImplementedError("the paper profile fine-tunes hub checkpoints: see book/rerun.md")
     device = resolve_device(device)
     start = time.perf_counter()
     folders = train_all(profile, device, jobs, threads, progress)
@@ -250,4 +246,4 @@ def _cli(args: argparse.Namespace) -> int:
 
 
 __all__ = ["Run", "planned_runs", "train_all", "publish_all", "make_models", "corpus_hash",
-           "evaluate_published", "baselines_report"]
+           "evaluate_published"]

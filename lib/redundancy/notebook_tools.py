@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 INJECTED_TAG = "injected-parameters"
+HIDE_TAG = "remove-cell"  # Jupyter Book drops cells with this tag from the rendered page
 KERNEL_NAME = "python3"
+RUN_METADATA = "redundancy"  # notebook metadata key: versions and device of the run (the status page reads it)
+VERSIONED_PACKAGES = ("torch", "transformers", "numpy", "scipy", "pandas", "matplotlib", "papermill")
 
 
 def _is_injected(cell: Any) -> bool:
@@ -84,8 +87,102 @@ def execute(py_path: Path, profile: str, device: str, extra: dict[str, Any] | No
     # Keep jupytext's pairing metadata so that editors treat the two files as one notebook.
     executed = jupytext.read(out_path)
     executed.metadata.setdefault("jupytext", {})["formats"] = "ipynb,py:percent"
+    executed.metadata[RUN_METADATA] = run_info(profile, device)
+    executed.metadata.setdefault("papermill", {})["input_path"] = str(py_path.relative_to(project_dir(py_path)))
+    hide_injected(executed)
+    scrub_paths(executed, project_dir(py_path))
     jupytext.write(executed, out_path, fmt="ipynb")
     return out_path
+
+
+def project_dir(path: Path) -> Path:
+    """The checkout a notebook belongs to: the nearest parent with a ``pyproject.toml``."""
+    for parent in Path(path).resolve().parents:
+        if (parent / "pyproject.toml").is_file():
+            return parent
+    return Path(path).resolve().parent
+
+
+def run_info(profile: str, device: str) -> dict[str, Any]:
+    """Profile, requested and resolved device, package versions: what the status page shows per notebook."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from redundancy.config import resolve_device
+
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return {"profile": profile, "device": device, "resolved_device": resolve_device(device),
+            "versions": versions, "machine": platform.machine()}
+
+
+def hide_injected(notebook: Any) -> None:
+    """Tag papermill's injected-parameters cell so that the book leaves it out (the defaults stay)."""
+    for cell in notebook.cells:
+        if _is_injected(cell):
+            tags = cell.metadata.setdefault("tags", [])
+            if HIDE_TAG not in tags:
+                tags.append(HIDE_TAG)
+
+
+def scrub_paths(notebook: Any, root: Path) -> int:
+    """Replace absolute machine paths in outputs and papermill metadata by readable ones.
+
+    Rendered pages must not show where the builder's checkout, cache or home lives: the checkout
+    prefix is dropped (project-relative paths), the cache becomes ``$REDUNDANCY_CACHE/`` and the home
+    ``~/`` (as :func:`redundancy.paths.display_path` prints them); the prefix of any other checkout's
+    ``results/``, ``.cache/``, ``notebooks/`` or ``lib/`` paths is dropped too. Returns the number of
+    replacements.
+    """
+    from redundancy.paths import ABSOLUTE_PROJECT_PATH, CACHE_ENV, cache_root
+
+    prefixes = [(str(Path(root).resolve()) + "/", ""), (str(cache_root()) + "/", f"${CACHE_ENV}/"),
+                (str(Path.home().resolve()) + "/", "~/")]
+    # Longest first: the cache usually lives inside the checkout, the checkout inside the home.
+    prefixes.sort(key=lambda pair: len(pair[0]), reverse=True)
+    count = 0
+
+    def clean(text: str) -> str:
+        nonlocal count
+        for prefix, replacement in prefixes:
+            count += text.count(prefix)
+            text = text.replace(prefix, replacement)
+        # Another checkout's path (a notebook executed elsewhere): drop the prefix before results/ ...
+        text, n = ABSOLUTE_PROJECT_PATH.subn("", text)
+        count += n
+        return text
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if isinstance(output.get("text"), str):
+                output["text"] = clean(output["text"])
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") and isinstance(value, str):
+                    output["data"][mime] = clean(value)
+    papermill_meta = notebook.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if isinstance(papermill_meta.get(key), str):
+            papermill_meta[key] = clean(papermill_meta[key])
+    return count
+
+
+def tidy_notebook(path: Path) -> int:
+    """Apply :func:`hide_injected` and :func:`scrub_paths` to an executed ``.ipynb`` in place.
+
+    For notebooks executed before ``execute`` did both; returns the number of paths replaced.
+    """
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    hide_injected(nb)
+    count = scrub_paths(nb, project_dir(path))
+    nbformat.write(nb, path)
+    return count
 
 
 def prepare_nbval(notebooks: list[Path], out_dir: Path) -> list[Path]:
@@ -118,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     prep = sub.add_parser("prepare-nbval", help="copy notebooks for nbval, injected cell removed")
     prep.add_argument("--out", type=Path, required=True)
     prep.add_argument("notebooks", nargs="+", type=Path)
+    tidy = sub.add_parser("tidy", help="hide the injected cell and scrub machine paths of executed notebooks")
+    tidy.add_argument("notebooks", nargs="+", type=Path)
     drift = sub.add_parser("check-pairs", help="fail when a .py and its .ipynb drifted apart")
     drift.add_argument("sources", nargs="+", type=Path)
     args = parser.parse_args(argv)
@@ -132,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "prepare-nbval":
         for path in prepare_nbval(args.notebooks, args.out):
             print(f"[nbval] prepared {path}")
+        return 0
+    if args.command == "tidy":
+        for path in args.notebooks:
+            print(f"[tidy] {path}: {tidy_notebook(path)} machine paths replaced")
         return 0
     problems = [p for source in args.sources for p in pair_drift(source)]
     for problem in problems:
