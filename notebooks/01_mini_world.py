@@ -277,7 +277,7 @@ if P.name != "paper":
     from redundancy.pretrain import build_targets, load_targets
 
     corpus_dir = build_pretrain_corpus(P)
-    targets = load_targets(build_targets(P, corpus_dir))
+    targets = load_targets(build_targets(P.pretrain, corpus_dir))
     first = json.loads((corpus_dir / "manifest.json").read_text())["utterances"][0]
     wave = load_audio(corpus_dir / first["file"])
     fig, (ax_spec, ax_lab) = plt.subplots(2, 1, figsize=(11, 3.8), sharex=True,

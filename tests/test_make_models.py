@@ -95,13 +95,14 @@ def test_finetuning_resumes_after_an_interruption(tmp_path, smoke, smoke_corpus,
     from transformers import AutoModelForAudioClassification, Trainer
 
     from redundancy.finetune import finetune
-    from redundancy.pretrain import pretrain
+    from redundancy import pipeline
 
-    backbone = pretrain("wavlm", smoke, progress=False)  # the shared smoke model (project cache)
+    backbone = pipeline.pretrained_dir(smoke, "wavlm", "cpu", progress=False)  # the shared smoke model (project cache)
     profile = dataclasses.replace(smoke, finetune=dataclasses.replace(smoke.finetune, max_steps=6, evaluations=3))
 
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "straight"))
-    straight = finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+    straight = finetune(backbone, "words", profile.finetune, corpus_root=smoke_corpus,
+        speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
 
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "resumed"))
     real_step = Trainer.training_step
@@ -115,9 +116,11 @@ def test_finetuning_resumes_after_an_interruption(tmp_path, smoke, smoke_corpus,
 
     monkeypatch.setattr(Trainer, "training_step", dies_at_step_four)
     with pytest.raises(KeyboardInterrupt):
-        finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+        finetune(backbone, "words", profile.finetune, corpus_root=smoke_corpus,
+            speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
     monkeypatch.setattr(Trainer, "training_step", real_step)
-    resumed = finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+    resumed = finetune(backbone, "words", profile.finetune, corpus_root=smoke_corpus,
+        speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
 
     log = json.loads((resumed / "train_log.json").read_text())
     assert log["summary"]["resumed"] is True and log["summary"]["train_steps"] == 6

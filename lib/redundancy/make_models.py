@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import publish
-from .config import Profile, load_profile, resolve_device
+from .config import Profile, load_profile, resolve_device, task_seeds
 
 CORPUS_PATTERNS = ("*.txt", "*/*.wav")
 
@@ -48,16 +50,15 @@ def planned_runs(profile: Profile) -> list[Run]:
     smoke). The paper profile fine-tunes its hub checkpoints (``Run.family`` is the hub name or
     folder) and pre-trains nothing."""
     cfg = profile.finetune
-    seeds = tuple(cfg.seeds) or (0,)
     hub = bool(profile.model.hub_names)
     names = list(profile.model.hub_names) if hub else list(profile.model.families)
     runs = [] if hub else [Run(f, "pretrained") for f in names]
     for name in names:
         for task in cfg.tasks:
-            for seed in (seeds if task == "words" else seeds[:1]):
-                runs.append(Run(name, task, seed))
+            runs.extend(Run(name, task, seed) for seed in task_seeds(cfg, task))
         if cfg.random_init_control and "words" in cfg.tasks and not hub:
-            runs.extend(Run(name, "words", seeds[0], control) for control in publish.CONTROLS)
+            first = task_seeds(cfg, "words")[0]
+            runs.extend(Run(name, "words", first, control) for control in publish.CONTROLS)
     return runs
 
 
@@ -76,21 +77,15 @@ def _train(profile: Profile, run: Run, device: str, threads: int | None) -> str:
     """Train (or fetch from the cache) one run; returns the cached folder. Runs in a worker."""
     import torch
 
-    from .corpus import build_corpus
-    from .finetune import finetune
-    from .pretrain import pretrain
+    from . import pipeline
 
     if threads:
         torch.set_num_threads(threads)
-    if profile.model.hub_names:  # the paper profile: a hub checkpoint (or a local copy of one)
-        backbone: str | Path = run.family
-    else:
-        backbone = pretrain(run.family, profile, device=device, progress=False)
     if run.state == "pretrained":
-        return str(backbone)
-    folder = finetune(backbone, run.state, profile, corpus_root=build_corpus(profile, progress=False),
-                      random_init=run.control is not None, train_cnn=run.control == "random-trainable-cnn",
-                      seed=run.seed or 0, device=device, progress=False)
+        return str(pipeline.pretrained_dir(profile, run.family, device))
+    folder = pipeline.finetuned_dir(profile, run.family, run.state, random_init=run.control is not None,
+                                    train_cnn=run.control == "random-trainable-cnn", seed=run.seed or 0,
+                                    device=device, progress=False)
     return str(folder)
 
 
@@ -186,6 +181,8 @@ def remeasure(folder: Path, profile: Profile, corpus_root: Path, device: str = "
     ``metrics.json`` (keeping the accuracy of the float32 weights as ``accuracy_float32``)."""
     metrics = json.loads((Path(folder) / "metrics.json").read_text())
     fresh = evaluate_published(folder, profile, corpus_root, device)
+    np.savez(Path(folder) / "test_predictions.npz", predictions=fresh.pop("predictions"),
+             labels=fresh.pop("labels"))
     if "accuracy_float32" not in metrics:
         metrics["accuracy_float32"] = metrics["accuracy"]
     metrics.update(fresh)
@@ -195,8 +192,8 @@ def remeasure(folder: Path, profile: Profile, corpus_root: Path, device: str = "
 
 
 def evaluate_published(folder: Path, profile: Profile, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
-    """Accuracy (with its bootstrap interval) of a published classifier on its task's test split."""
-    import numpy as np
+    """Accuracy (with its bootstrap interval) of a published classifier on its task's test split,
+    and its ``predictions`` with the ``labels``; nothing is written."""
     from transformers import AutoModelForAudioClassification
 
     from .commands import load_split
@@ -210,8 +207,8 @@ def evaluate_published(folder: Path, profile: Profile, corpus_root: Path, device
     model = AutoModelForAudioClassification.from_pretrained(str(folder), dtype="float32")
     inputs = prepare_inputs(test.load_all(progress=False), should_normalize(folder))
     preds = predict(model, inputs, device=device)
-    np.savez(Path(folder) / "test_predictions.npz", predictions=preds, labels=test.labels)
-    return accuracy_summary(preds, test.labels, len(test.classes), profile.finetune.bootstrap)
+    summary = accuracy_summary(preds, test.labels, len(test.classes), profile.finetune.bootstrap)
+    return {**summary, "predictions": preds, "labels": test.labels}
 
 
 def make_models(profile: Profile | str | None = None, device: str = "auto", jobs: int = 1,
