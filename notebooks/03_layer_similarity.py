@@ -20,10 +20,15 @@
 # similarity in three ways, draws the maps for every model (pre-trained and fine-tuned), and finds
 # the blocks with a rule stated in code.
 #
-# Layer 0 is the output of the feature projection (the input of the transformer); layer *l* is the
-# output of block *l*. As in the authors' code, a layer's representation of an utterance is its
-# (frames x features) output flattened into one vector. Metrics are computed on batches of 128
-# utterances and averaged over batches.
+# Which tensors: row *l* of a map is the output of transformer block *l* (for the last block of a
+# stable-layer-norm model, after the encoder's final LayerNorm, so it is the model's output). The
+# paper's maps show these L blocks only (12 x 12 for a base model), and so do ours by default, with
+# the paper's 1-based labels. We also computed "layer 0", the output of the feature projection (the
+# transformer's input before the positional convolution); it appears only in the figure that says so.
+# As in the authors' code, a layer's representation of an utterance is its (frames x features)
+# output flattened into one vector, and **every representation is centred** (the mean over the
+# utterances of a batch subtracted) before every metric, as the paper's section 2.1 says. Metrics are
+# computed on batches of 128 utterances and averaged over batches.
 
 # %% tags=["parameters"]
 profile = None  # None: $REDUNDANCY_PROFILE, else "mini"
@@ -35,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from redundancy import cache, paths, pipeline, similarity
-from redundancy.blocks import detect_blocks
+from redundancy.blocks import block_structure
 from redundancy.config import load_profile, resolve_device
 from redundancy.plots import heatmap_with_blocks
 
@@ -45,7 +50,7 @@ A = P.analysis
 MODELS = pipeline.model_names(P)
 STATES = ("pretrained", *P.finetune.tasks)
 print(f"profile={P.name} device={DEVICE} models={MODELS} states={STATES}")
-print(f"{A.n_utterances} utterances, batches of {A.batch_size}, k for mutual k-NN: {A.knn_k}")
+print(f"{A.n_utterances} utterances, batches of {A.batch_size}, k for mutual k-NN: {A.knn_k} (the paper's 8)")
 
 # %% [markdown]
 # ## Three ways to compare two layers
@@ -54,7 +59,10 @@ print(f"{A.n_utterances} utterances, batches of {A.batch_size}, k for mutual k-N
 #
 # - **Cosine**: for each utterance, the cosine of the angle between its vector in $X$ and in $Y$,
 #   averaged over utterances. It asks: *did the layer turn the vector?* It needs both layers to
-#   have the same width and it notices any rotation of the feature space.
+#   have the same width and it notices any rotation of the feature space. Centring matters most
+#   here: uncentred, a large offset shared by all utterances (common in transformer outputs) points
+#   every vector the same way and pushes all cosines towards 1; centred, the cosine asks whether each
+#   utterance's *deviation from the average utterance* keeps its direction.
 # - **Linear CKA** (centred kernel alignment, Kornblith et al. 2019): compare the $n \times n$
 #   matrices of inner products between utterances, $K = XX^\top$ and $L = YY^\top$, after centring:
 #   $\mathrm{CKA} = \langle HKH, HLH\rangle / (\lVert HKH\rVert\,\lVert HLH\rVert)$. It asks: *do the two
@@ -87,9 +95,10 @@ toys = {
 table = pd.DataFrame({
     name: {
         "cosine": similarity.cosine(X, Y),
+        "cosine (uncentred)": similarity.cosine(X + 5.0, Y + 5.0, center=False),
         "CKA": similarity.linear_cka(X, Y),
         "CKA debiased": similarity.linear_cka(X, Y, debiased=True),
-        "mutual 10-NN": similarity.mutual_knn(X, Y, 10),
+        "mutual 8-NN": similarity.mutual_knn(X, Y, 8),
     }
     for name, Y in toys.items()
 }).T
@@ -97,23 +106,44 @@ print(table.round(2).to_string())
 
 # %% [markdown]
 # Rotation leaves CKA and mutual k-NN at 1 but ruins the cosine; uniform scaling changes nothing.
+# The uncentred cosine of the same data shifted by a constant 5 is near 1 even for unrelated data:
+# the offset, not the utterances, decides it; centring removes it.
 # Stretching some directions changes which utterances look alike, so CKA and especially the local
 # mutual k-NN drop. For unrelated data the biased CKA stays above 0 while the debiased one is closer
 # to 0: that is the bias it removes (it grows as the batch gets smaller or the layers wider).
 #
 # ## Finding blocks
 #
-# `detect_blocks` splits the layers into contiguous blocks. It uses the *fewest* blocks such that
-# every pair of layers inside a block is more similar than a threshold (by default the average
-# off-diagonal similarity of the map). A toy map with two planted blocks:
+# A map can look blocky for two different reasons: layers really group into steps, or the
+# representation simply drifts, so similarity falls smoothly with the distance between layers (a
+# band). Only the first is a block structure. `block_structure` tells them apart:
+#
+# 1. for k = 2, 3, 4 blocks (of at least 2 layers), it finds the contiguous split with the largest
+#    **distance-matched contrast**: at each distance d, the mean similarity of pairs d apart inside a
+#    block minus that of pairs d apart across blocks, averaged over d. A map that depends on distance
+#    only has contrast 0 for every split;
+# 2. the **null** shuffles the map's values within each diagonal (same distance profile, no squares)
+#    999 times and takes the best split of each shuffled map: the p-value says how often chance
+#    alone gives that much contrast, corrected for trying 3 values of k (Bonferroni);
+# 3. a k counts if p < 0.05 *and* its contrast is at least 0.05 (on the metrics' 0-1 scale: a
+#    difference smaller than that is not a visible block). No k counts: **no block structure**.
+#    Otherwise the k that stands out most from its null wins.
+#
+# Three toy maps: planted blocks, a smooth band, and planted blocks on top of a band.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-planted = np.full((8, 8), 0.3)
-planted[:3, :3] = planted[3:, 3:] = 0.9
-np.fill_diagonal(planted, 1.0)
-print("blocks:", detect_blocks(planted))
-print("with threshold 0.2:", detect_blocks(planted, threshold=0.2))
+dist = np.abs(np.subtract.outer(np.arange(12), np.arange(12)))
+labels = np.repeat([0, 1], [8, 4])
+toy_maps = {
+    "planted 8 + 4": np.where(labels[:, None] == labels[None, :], 0.9, 0.4) + 0.1 * (dist == 0),
+    "smooth band": np.exp(-dist / 4),
+    "band + blocks": 0.6 * np.exp(-dist / 4) + 0.3 * (labels[:, None] == labels[None, :]),
+}
+for name, toy in toy_maps.items():
+    found = block_structure(toy)
+    shown = [f"{a + 1}-{b}" for a, b in found.blocks] if found.significant else "no block structure"
+    print(f"{name:14s} contrast {found.contrast:.2f}  p {found.p_value:.3f}  -> {shown}")
 
 # %% [markdown]
 # ## The models
@@ -135,20 +165,25 @@ print(f"{first.stats.n_used} utterances in batches of {first.stats.per_batch}; k
 
 
 # %%
-def draw(metric: str, k: int | None = None) -> None:
-    """One heat map per model (rows) and state (columns), blocks outlined."""
+def draw(metric: str, k: int | None = None, with_input: bool = False) -> None:
+    """One heat map per model (rows) and state (columns): the paper's view of blocks 1..L with the
+    blocks found outlined, or (``with_input``) with layer 0, the feature projection output, added."""
     fig, axes = plt.subplots(len(MODELS), len(STATES), figsize=(3.3 * len(STATES), 3.0 * len(MODELS)),
                              squeeze=False)
     for i, name in enumerate(MODELS):
         for j, state in enumerate(STATES):
             sim = results[name][state]
-            M = sim.matrix(metric, k)
-            blocks = detect_blocks(M) if (metric == "mutual_knn" and k not in (None, sim.knn_k)) \
-                else sim.blocks[metric]
-            heatmap_with_blocks(axes[i, j], M, blocks, vmin=0, vmax=1, cbar=j == len(STATES) - 1,
-                                title=f"{name} / {state}", tick_step=2)
+            kw = dict(vmin=0, vmax=1, cbar=j == len(STATES) - 1, title=f"{name} / {state}", tick_step=2)
+            if with_input:
+                heatmap_with_blocks(axes[i, j], sim.matrix(metric, k), None, **kw)
+                continue
+            M = sim.paper_view(metric, k)
+            test = block_structure(M) if (metric == "mutual_knn" and k not in (None, sim.knn_k)) \
+                else sim.block_tests[metric]
+            heatmap_with_blocks(axes[i, j], M, test.blocks if test.significant else None, first_label=1, **kw)
     label = f"mutual {k or first.knn_k}-NN" if metric == "mutual_knn" else metric
-    fig.suptitle(f"{label} between layers ({P.name} profile)")
+    where = "layer 0 = feature projection output, then blocks 1..L" if with_input else "transformer blocks 1..L"
+    fig.suptitle(f"{label} between layers, {where} ({P.name} profile)")
     fig.tight_layout()
     plt.show()
 
@@ -166,6 +201,13 @@ draw("mutual_knn")
 
 # %%
 draw("cka_debiased")
+
+# %% [markdown]
+# The same CKA maps with the transformer's input added as layer 0 (the feature projection output,
+# before the positional convolution): how far the first block already moves the representation.
+
+# %%
+draw("cka", with_input=True)
 
 # %% [markdown]
 # ## Mutual k-NN across k
@@ -195,11 +237,41 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## The blocks, and how sure we are
+# ## The blocks, and claim C1
 #
-# The blocks each metric finds (layer ranges, end exclusive), and the CKA between the first and the
-# last transformer block with a 95 % interval over utterances (half-sampling within batches, see
-# `similarity.bootstrap_similarity`).
+# Per model, state and metric: the blocks found on the paper's view (block numbers, first-last), or
+# "none" when the map has no block structure by the rule above, with the contrast and its p-value.
+# C1 says two main blocks, the first holding about 2/3 to 3/4 of the layers and the second the last
+# 4-5 (for 12 blocks: a first block of 7 to 9, "paper-like" below). The paper analyses fine-tuned
+# models only; the pre-trained rows are ours.
+
+# %%
+from redundancy.blocks import c1_summary
+
+rows = []
+for name in MODELS:
+    for state in STATES:
+        sim = results[name][state]
+        for metric in ("cosine", "cka", "mutual_knn"):
+            test, c1 = sim.block_tests[metric], c1_summary(sim.block_tests[metric])
+            rows.append({
+                "model": name, "state": state, "metric": metric,
+                "blocks": ", ".join(f"{a}-{b}" for a, b in sim.blocks[metric]) if test.significant else "none",
+                "contrast": round(test.contrast if test.significant else max(v["contrast"] for v in test.per_k.values()), 3),
+                "p": round(test.p_value, 3),
+                "two blocks": c1["two_blocks"], "paper-like": c1["paper_like"],
+            })
+c1_table = pd.DataFrame(rows)
+c1_table
+
+# %%
+summary = c1_table[c1_table.state != "pretrained"].groupby(["metric"])[["two blocks", "paper-like"]].sum()
+summary["models x tasks"] = c1_table[c1_table.state != "pretrained"].groupby("metric").size()
+summary
+
+# %% [markdown]
+# How sure are we of a map's values? The CKA between the first and the last transformer block with a
+# 95 % interval over utterances (half-sampling within batches, see `similarity.bootstrap_similarity`).
 
 # %%
 rows = []
@@ -210,10 +282,8 @@ for name in MODELS:
         ci = similarity.bootstrap_similarity(sim.stats, "cka", n_boot=A.bootstrap, seed=0, layers=[1, L])
         rows.append({
             "model": name, "state": state,
-            "CKA blocks": sim.blocks["cka"], "cosine blocks": sim.blocks["cosine"],
-            "k-NN blocks": sim.blocks["mutual_knn"],
             f"CKA(1, {L})": f"{ci.estimate[0, 1]:.2f} [{ci.low[0, 1]:.2f}, {ci.high[0, 1]:.2f}]",
-            "min adjacent CKA": f"{np.diag(sim.matrix('cka'), 1)[1:].min():.2f}",
+            "min adjacent CKA": f"{np.diag(sim.paper_view('cka'), 1).min():.2f}",
         })
 pd.DataFrame(rows)
 
@@ -236,6 +306,7 @@ print(f"wrote {out.name}: {len(MODELS)} models x {len(STATES)} states")
 # 2. Recompute one model's maps with `batch_size=None` (all utterances at once) and with
 #    `pooling="mean"` (`similarity.model_similarity(...)`). Do the blocks move? Which choice changes the
 #    maps more, and what does mean pooling throw away?
-# 3. `detect_blocks` takes a `threshold`. Sweep it from 0.5 to 0.95 on the CKA map of a fine-tuned
-#    model. For which range does the block structure stay the same? What does that say about how
-#    "blocky" the map is?
+# 3. `block_structure` takes `min_contrast` and `alpha`. Set `min_contrast=0` and rerun it on the
+#    pre-trained CKA maps (`results[name]["pretrained"].paper_view("cka")`): which "blocks" appear,
+#    how large are their contrasts, and would you call them blocks? Which blocks of the fine-tuned
+#    maps survive `min_contrast=0.1`?

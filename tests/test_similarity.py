@@ -96,8 +96,8 @@ def test_mutual_knn_excludes_self_and_counts_overlap():
     Y = np.array([[4.0], [3.0], [2.0], [1.0]])  # reversed order
     # X: every point's 1-NN by inner product is 4 (index 3), and 4's is 3 (index 2)
     # Y: every point's 1-NN is index 0, and index 0's is index 1: overlap only where both agree
-    assert S.mutual_knn(X, Y, 1) == pytest.approx(0.0)
-    assert S.mutual_knn(X, X, 3) == 1.0
+    assert S.mutual_knn(X, Y, 1, center=False) == pytest.approx(0.0)
+    assert S.mutual_knn(X, X, 3, center=False) == 1.0
     with pytest.raises(ValueError, match="k must be in 1..3"):
         S.mutual_knn(X, Y, 4)
 
@@ -105,8 +105,24 @@ def test_mutual_knn_excludes_self_and_counts_overlap():
 def test_cosine_per_row_mean():
     X = np.array([[1.0, 0.0], [0.0, 2.0]])
     Y = np.array([[1.0, 1.0], [0.0, -1.0]])
-    assert S.cosine(X, Y) == pytest.approx((np.sqrt(0.5) - 1.0) / 2)
+    assert S.cosine(X, Y, center=False) == pytest.approx((np.sqrt(0.5) - 1.0) / 2)
     assert S.cosine(X, X) == pytest.approx(1.0)
+
+
+def test_every_metric_centres_first():
+    """A shared offset makes raw cosines near 1; centred metrics ignore it and match centred input."""
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((40, 6)), rng.standard_normal((40, 6))
+    offset = 50.0 * np.ones(6)
+    assert S.cosine(X + offset, Y + offset, center=False) > 0.99
+    for f in (lambda a, b: S.cosine(a, b), lambda a, b: S.mutual_knn(a, b, 5), S.linear_cka):
+        assert f(X + offset, Y + offset) == pytest.approx(f(X - X.mean(0), Y - Y.mean(0)), abs=1e-9)
+    layers = [X + offset, Y + offset, X]
+    for metric in ("cosine", "mutual_knn"):
+        M = S.similarity_matrix(layers, metric, k=5, batch_size=20)
+        assert M[0, 2] == pytest.approx(1.0)
+        pair = S.cosine if metric == "cosine" else (lambda a, b, **kw: S.mutual_knn(a, b, 5, **kw))
+        assert M[0, 1] == pytest.approx(pair(layers[0], layers[1], batch_size=20), abs=1e-6)
 
 
 @pytest.mark.parametrize("batch_size", [None, 16])
@@ -191,3 +207,21 @@ def test_bootstrap_on_a_subset_of_layers_matches_the_full_one():
         assert sub.estimate[0, 1] == pytest.approx(full.estimate[1, 3], abs=1e-12)
     with pytest.raises(ValueError, match="layers must be indices in 0..3"):
         S.bootstrap_similarity(stats, "cka", layers=[0, 9])
+
+
+def test_model_similarity_blocks_on_the_paper_view_and_in_the_json():
+    """Blocks are found on blocks 1..L (layer 0 left out); the JSON gives them as rows of the
+    (L+1)-square matrices, [start, stop), the convention the scorecard and the book pages read."""
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((64, 12)), rng.standard_normal((64, 12))
+    layers = [rng.standard_normal((64, 12))]  # layer 0: the transformer's input
+    layers += [a + 0.1 * rng.standard_normal((64, 12)) for _ in range(5)]
+    layers += [b + 0.1 * rng.standard_normal((64, 12)) for _ in range(3)]
+    sim = S.model_similarity(layers, ks=(4, 8), knn_k=8, batch_size=32)
+    assert sim.paper_view("cka").shape == (8, 8)
+    test = sim.block_tests["cka"]
+    assert test.significant and test.blocks == [(0, 5), (5, 8)]
+    assert sim.blocks["cka"] == [(1, 5), (6, 8)]  # block numbers, first-last
+    out = sim.to_json()
+    assert out["blocks"]["cka"] == [[1, 6], [6, 9]] and out["block_tests"]["cka"]["blocks"] == [[0, 5], [5, 8]]
+    assert out["centred"] is True and out["knn_k"] == 8

@@ -1,7 +1,12 @@
 """Layer similarity: cosine, linear CKA (biased and debiased) and mutual k-NN alignment.
 
 Rows are samples (utterances); a layer's representation is each utterance flattened over time
-(T*D), as the authors did, or mean-pooled over time. Every metric is computed either over all
+(T*D), as the authors did, or mean-pooled over time. Every representation is *centred* first (the
+mean over the utterances of a batch subtracted from each column), as the paper's section 2.1 says.
+CKA centres by construction; for mutual k-NN centring changes which inner products are largest, and
+for cosine it changes the question from "does the vector keep its direction?" to "does the
+utterance's *deviation from the average utterance* keep its direction?": a large shared offset no
+longer makes every pair of layers look alike. ``center=False`` gives the raw variants. Every metric is computed either over all
 utterances at once (``batch_size=None``) or, as the authors did, on minibatches (128 utterances)
 and averaged over batches. The last ``n % batch_size`` utterances are left out, like a data loader
 with ``drop_last``.
@@ -123,6 +128,11 @@ def _neighbour_sets(K: torch.Tensor, k: int, normalize: bool) -> torch.Tensor:
 
 # --------------------------------------------------------------------------------------------
 # per-pair metrics (direct, used by tests and by the benchmark's reference implementation)
+def _centred(x: torch.Tensor, center: bool) -> torch.Tensor:
+    """Columns minus their mean over the rows (the utterances of one batch)."""
+    return x - x.mean(0, keepdim=True) if center else x
+
+
 def _cosine_once(x: torch.Tensor, y: torch.Tensor) -> float:
     if x.shape != y.shape:
         raise ValueError(f"cosine needs X and Y of the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -131,10 +141,14 @@ def _cosine_once(x: torch.Tensor, y: torch.Tensor) -> float:
     return float((num / den).mean())
 
 
-def cosine(X: Any, Y: Any, *, batch_size: int | None = None, device: str = "cpu") -> float:
-    """Mean over rows of cos(X[i], Y[i]): how far a layer turns each utterance's vector."""
+def cosine(X: Any, Y: Any, *, batch_size: int | None = None, center: bool = True, device: str = "cpu") -> float:
+    """Mean over rows of cos(X[i], Y[i]): how far a layer turns each utterance's vector.
+
+    ``center``: subtract each batch's column means from X and Y first (the paper's setting).
+    """
     x, y = _pair(X, Y, device)
-    return float(np.mean([_cosine_once(x[s], y[s]) for s in _batches(x.shape[0], batch_size)]))
+    return float(np.mean([_cosine_once(_centred(x[s], center), _centred(y[s], center))
+                          for s in _batches(x.shape[0], batch_size)]))
 
 
 def _cka_once(x: torch.Tensor, y: torch.Tensor, debiased: bool, form: str) -> float:
@@ -162,22 +176,25 @@ def linear_cka(X: Any, Y: Any, debiased: bool = False, *, batch_size: int | None
     return float(np.mean([_cka_once(x[s], y[s], debiased, form) for s in _batches(x.shape[0], batch_size)]))
 
 
-def _knn_once(x: torch.Tensor, y: torch.Tensor, k: int, normalize: bool) -> float:
+def _knn_once(x: torch.Tensor, y: torch.Tensor, k: int, normalize: bool, center: bool) -> float:
     _check_k(k, x.shape[0])
+    x, y = _centred(x, center), _centred(y, center)
     a = _neighbour_sets(x @ x.T, k, normalize)
     b = _neighbour_sets(y @ y.T, k, normalize)
     return float((a * b).sum(1).mean() / k)
 
 
 def mutual_knn(X: Any, Y: Any, k: int, *, batch_size: int | None = None, normalize: bool = False,
-               device: str = "cpu") -> float:
+               center: bool = True, device: str = "cpu") -> float:
     """Mutual k-NN alignment (Huh et al. 2024): mean over samples of ``|N_X(i) & N_Y(i)| / k``.
 
     Neighbours by inner product, self excluded; ``normalize=True`` uses cosine neighbours (as the
-    platonic-representation code, which L2-normalises features first).
+    platonic-representation code, which L2-normalises features first). ``center``: neighbours of the
+    batch-centred rows (the paper's setting).
     """
     x, y = _pair(X, Y, device)
-    return float(np.mean([_knn_once(x[s], y[s], int(k), normalize) for s in _batches(x.shape[0], batch_size)]))
+    return float(np.mean([_knn_once(x[s], y[s], int(k), normalize, center)
+                          for s in _batches(x.shape[0], batch_size)]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,7 +204,9 @@ class LayerStatistics:
     """What every all-pairs metric needs, computed in one pass per layer.
 
     grams: (B, L, b, b) float64 raw Gram matrices of each batch and layer (None if not needed);
-    cos_rows: (B, b, L, L) float64 per-utterance cosines between layers (None if not needed).
+    cos_rows: (B, b, L, L) float64 per-utterance cosines between layers (None if not needed), of the
+    batch-centred rows when ``center``. Mutual k-NN centres the Gram matrices when ``center``
+    (``H K H`` is the Gram matrix of the centred rows); CKA centres them anyway.
     """
 
     grams: torch.Tensor | None
@@ -195,6 +214,7 @@ class LayerStatistics:
     batch_size: int | None
     n_used: int
     n_layers: int
+    center: bool = True
 
     @property
     def per_batch(self) -> int:
@@ -258,6 +278,7 @@ def layer_statistics(
     pooling: str = "flatten",
     need_gram: bool = True,
     need_cosine: bool = True,
+    center: bool = True,
     device: str = "cpu",
     progress: bool = False,
 ) -> LayerStatistics:
@@ -265,6 +286,7 @@ def layer_statistics(
 
     ``layers``: a ``LayerStates`` or a sequence of per-layer arrays/tensors, (n, d) or (n, T, D)
     (then ``pooling`` decides: ``flatten`` over time, the authors' choice, or ``mean``).
+    ``center``: every metric sees batch-centred representations (the paper's setting).
     """
     from tqdm import tqdm
 
@@ -292,21 +314,36 @@ def layer_statistics(
         chunk = max(1, min(n_used, _CHUNK_BYTES // (8 * L * d)))
         unit = torch.empty(L, chunk, d, dtype=torch.float64, device=device)
         out = torch.empty(n_used, L, L, dtype=torch.float64, device=device)
-        for start in tqdm(range(0, n_used, chunk), desc="cosines", disable=not progress, unit="chunk"):
-            s = slice(start, min(start + chunk, n_used))
-            rows = s.stop - s.start
-            for l in range(L):
-                block = _rows(layers[l], s, pooling, l)
-                if block.shape[1] != d:
-                    raise ValueError(f"cosine needs layers of equal width: layers[{l}] has {block.shape[1]}, "
-                                     f"layers[0] has {d}")
-                unit[l, :rows].copy_(_as_torch(block))
-            u = unit[:, :rows]
-            u.div_(u.norm(dim=-1, keepdim=True).clamp_min(1e-300))
-            out[s] = torch.einsum("aid,bid->iab", u, u)
+        for batch in tqdm(slices, desc="cosines", disable=not progress, unit="batch"):
+            means = _column_means(layers, batch, pooling, d, chunk, device) if center else None
+            for start in range(batch.start, batch.stop, chunk):
+                s = slice(start, min(start + chunk, batch.stop))
+                rows = s.stop - s.start
+                for l in range(L):
+                    block = _rows(layers[l], s, pooling, l)
+                    if block.shape[1] != d:
+                        raise ValueError(f"cosine needs layers of equal width: layers[{l}] has "
+                                         f"{block.shape[1]}, layers[0] has {d}")
+                    unit[l, :rows].copy_(_as_torch(block))
+                u = unit[:, :rows]
+                if means is not None:
+                    u.sub_(means[:, None, :])
+                u.div_(u.norm(dim=-1, keepdim=True).clamp_min(1e-300))
+                out[s] = torch.einsum("aid,bid->iab", u, u)
         del unit
         cos_rows = out.reshape(len(slices), -1, L, L)
-    return LayerStatistics(grams, cos_rows, batch_size, n_used, L)
+    return LayerStatistics(grams, cos_rows, batch_size, n_used, L, center)
+
+
+def _column_means(layers: list[Any], batch: slice, pooling: str, d: int, chunk: int,
+                  device: str | torch.device) -> torch.Tensor:
+    """(L, d) float64 column means of every layer over the rows of one batch, read in chunks."""
+    means = torch.zeros(len(layers), d, dtype=torch.float64, device=device)
+    for start in range(batch.start, batch.stop, chunk):
+        s = slice(start, min(start + chunk, batch.stop))
+        for l, layer in enumerate(layers):
+            means[l] += _as_torch(_rows(layer, s, pooling, l)).to(device, torch.float64).sum(0)
+    return means / (batch.stop - batch.start)
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,9 +361,11 @@ def _cka_batches(grams: torch.Tensor, debiased: bool) -> torch.Tensor:
     return _normalised_inner(centred.flatten(-2))
 
 
-def _knn_rows(grams: torch.Tensor, k: int, normalize: bool) -> torch.Tensor:
+def _knn_rows(grams: torch.Tensor, k: int, normalize: bool, center: bool = True) -> torch.Tensor:
     """(B, L, b, b) -> (B, b, L, L): per-utterance neighbour overlap / k for every pair of layers."""
     _check_k(k, grams.shape[-1])
+    if center:
+        grams = center_gram(grams)
     member = _neighbour_sets(grams, k, normalize)  # (B, L, b, b)
     return torch.einsum("blij,bmij->bilm", member, member).double() / k
 
@@ -353,28 +392,28 @@ def matrices_from_statistics(stats: LayerStatistics, metrics: Sequence[str] = ME
         if metric in ("cka", "cka_debiased"):
             out[metric] = _matrix(_cka_batches(stats.grams, metric == "cka_debiased"))
         else:
-            out[metric] = {int(k): _matrix(_knn_rows(stats.grams, int(k), normalize)) for k in ks}
+            out[metric] = {int(k): _matrix(_knn_rows(stats.grams, int(k), normalize, stats.center)) for k in ks}
     return out
 
 
 def similarity_matrices(layers: Any, metrics: Sequence[str] = METRICS, *, ks: Sequence[int] = (10,),
                         batch_size: int | None = None, pooling: str = "flatten", normalize: bool = False,
-                        device: str = "cpu", progress: bool = False) -> dict[str, Any]:
+                        center: bool = True, device: str = "cpu", progress: bool = False) -> dict[str, Any]:
     """Several metrics for all pairs of layers from one pass over the data (see module docstring)."""
-    stats = layer_statistics(layers, batch_size=batch_size, pooling=pooling, device=device,
+    stats = layer_statistics(layers, batch_size=batch_size, pooling=pooling, device=device, center=center,
                              need_gram=any(m != "cosine" for m in metrics),
                              need_cosine="cosine" in metrics, progress=progress)
     return matrices_from_statistics(stats, metrics, ks=ks, normalize=normalize)
 
 
 def similarity_matrix(layers: Any, metric: str, *, k: int = 10, batch_size: int | None = None,
-                      pooling: str = "flatten", normalize: bool = False, device: str = "cpu",
-                      progress: bool = False) -> np.ndarray:
+                      pooling: str = "flatten", normalize: bool = False, center: bool = True,
+                      device: str = "cpu", progress: bool = False) -> np.ndarray:
     """(L, L) matrix of ``metric`` in ("cosine", "cka", "cka_debiased", "mutual_knn") for all pairs."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}: expected one of {METRICS}")
     result = similarity_matrices(layers, (metric,), ks=(k,), batch_size=batch_size, pooling=pooling,
-                                 normalize=normalize, device=device, progress=progress)[metric]
+                                 normalize=normalize, center=center, device=device, progress=progress)[metric]
     return result[int(k)] if metric == "mutual_knn" else result
 
 
@@ -420,7 +459,7 @@ def bootstrap_similarity(stats: LayerStatistics, metric: str, *, k: int = 10, n_
         stats = LayerStatistics(
             None if stats.grams is None else stats.grams[:, keep.to(stats.grams.device)],
             None if stats.cos_rows is None else stats.cos_rows[..., keep[:, None], keep[None, :]],
-            stats.batch_size, stats.n_used, keep.numel())
+            stats.batch_size, stats.n_used, keep.numel(), stats.center)
     gen = torch.Generator().manual_seed(seed)
     alpha = (1 - confidence) / 2
     if metric in ("cosine", "mutual_knn"):
@@ -431,7 +470,7 @@ def bootstrap_similarity(stats: LayerStatistics, metric: str, *, k: int = 10, n_
         else:
             if stats.grams is None:
                 raise ValueError("these statistics were computed with need_gram=False")
-            rows = _knn_rows(stats.grams, int(k), normalize)
+            rows = _knn_rows(stats.grams, int(k), normalize, stats.center)
         estimate = _matrix(rows)
         B, b = rows.shape[:2]
         ar_b = torch.arange(B, device=rows.device)[None, :, None]
@@ -471,31 +510,54 @@ def bootstrap_similarity(stats: LayerStatistics, metric: str, *, k: int = 10, n_
 # one model's results, and the results file
 @dataclass
 class ModelSimilarity:
-    """All metrics of one model (matrices), the k values used, the blocks, and the statistics."""
+    """All metrics of one model (matrices), the k values used, the blocks, and the statistics.
 
-    matrices: dict[str, Any]  # metric -> (L, L); "mutual_knn" -> {k: (L, L)}
+    The matrices are (L+1, L+1): row 0 is the feature projection output, row l the output of
+    transformer block l. The paper's maps show the blocks only: :meth:`paper_view` (L, L), on which
+    the blocks are found (``block_tests``: metric -> :class:`~redundancy.blocks.BlockTest`, indices
+    0-based into the paper view, so block l of the model is index l - 1).
+    """
+
+    matrices: dict[str, Any]  # metric -> (L+1, L+1); "mutual_knn" -> {k: (L+1, L+1)}
     ks: list[int]
     knn_k: int
-    blocks: dict[str, list[tuple[int, int]]]  # metric -> contiguous blocks (mutual_knn at knn_k)
+    block_tests: dict[str, Any]  # metric -> BlockTest on the paper view (mutual_knn at knn_k)
     stats: LayerStatistics
     pooling: str
 
     def matrix(self, metric: str, k: int | None = None) -> np.ndarray:
-        """The (L, L) matrix of a metric (mutual k-NN at ``k``, default ``knn_k``)."""
+        """The (L+1, L+1) matrix of a metric (mutual k-NN at ``k``, default ``knn_k``), layer 0 included."""
         value = self.matrices[metric]
         return value[self.knn_k if k is None else int(k)] if metric == "mutual_knn" else value
+
+    def paper_view(self, metric: str, k: int | None = None) -> np.ndarray:
+        """The (L, L) map of the transformer blocks 1..L only, as the paper draws it."""
+        return self.matrix(metric, k)[1:, 1:]
+
+    @property
+    def blocks(self) -> dict[str, list[tuple[int, int]]]:
+        """metric -> blocks as ``(first, last)`` transformer-block numbers, 1-based and inclusive."""
+        return {m: block_numbers(t.blocks) for m, t in self.block_tests.items()}
 
     def to_json(self) -> dict[str, Any]:
         return {
             "n_utterances": self.stats.n_used,
             "batch_size": self.stats.batch_size,
             "pooling": self.pooling,
+            "centred": self.stats.center,
             "k_values": self.ks,
             "knn_k": self.knn_k,
             "metrics": {m: ({str(k): v.tolist() for k, v in self.matrices[m].items()} if m == "mutual_knn"
                             else self.matrices[m].tolist()) for m in self.matrices},
-            "blocks": {m: [list(b) for b in blocks] for m, blocks in self.blocks.items()},
+            "blocks": {m: ([[a + 1, b + 1] for a, b in t.blocks] if t.significant else [])
+                       for m, t in self.block_tests.items()},
+            "block_tests": {m: t.to_json() for m, t in self.block_tests.items()},
         }
+
+
+def block_numbers(blocks: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """0-based ``(start, stop)`` blocks of the paper view -> ``(first, last)`` block numbers, 1-based."""
+    return [(int(a) + 1, int(b)) for a, b in blocks]
 
 
 def usable_ks(ks: Sequence[int], per_batch: int) -> list[int]:
@@ -504,17 +566,21 @@ def usable_ks(ks: Sequence[int], per_batch: int) -> list[int]:
 
 
 def model_similarity(layers: Any, *, ks: Sequence[int], knn_k: int, batch_size: int | None,
-                     pooling: str = "flatten", device: str = "cpu", progress: bool = False) -> ModelSimilarity:
-    """Every metric for all pairs of one model's layers, and the blocks each metric shows."""
-    from .blocks import detect_blocks
+                     pooling: str = "flatten", center: bool = True, device: str = "cpu",
+                     progress: bool = False) -> ModelSimilarity:
+    """Every metric for all pairs of one model's layers (layer 0 = the transformer's input, then one
+    per block), and the blocks each metric shows among the transformer blocks (the paper view)."""
+    from .blocks import block_structure
 
-    stats = layer_statistics(layers, batch_size=batch_size, pooling=pooling, device=device, progress=progress)
+    stats = layer_statistics(layers, batch_size=batch_size, pooling=pooling, device=device, center=center,
+                             progress=progress)
     used = usable_ks(ks, stats.per_batch)
     if not 1 <= knn_k < stats.per_batch:
         raise ValueError(f"knn_k={knn_k} does not fit batches of {stats.per_batch} samples")
     matrices = matrices_from_statistics(stats, METRICS, ks=sorted(set(used) | {int(knn_k)}))
-    blocks = {m: detect_blocks(matrices[m][knn_k] if m == "mutual_knn" else matrices[m]) for m in METRICS}
-    return ModelSimilarity(matrices, used, int(knn_k), blocks, stats, pooling)
+    tests = {m: block_structure((matrices[m][knn_k] if m == "mutual_knn" else matrices[m])[1:, 1:])
+             for m in METRICS}
+    return ModelSimilarity(matrices, used, int(knn_k), tests, stats, pooling)
 
 
 def similarity_results(profile_name: str, models: dict[str, dict[str, ModelSimilarity]]) -> dict[str, Any]:
@@ -522,7 +588,11 @@ def similarity_results(profile_name: str, models: dict[str, dict[str, ModelSimil
     return {
         "profile": profile_name,
         "metrics": list(METRICS),
-        "layers": "0 = feature projection output, l = output of transformer block l",
+        "layers": ("metrics: row/column 0 = feature projection output, l = output of transformer block l "
+                   "(the last one after the final LayerNorm of stable-layer-norm models); blocks: [start, stop) "
+                   "rows of those matrices (so transformer blocks start..stop-1), empty when the map has no "
+                   "block structure; block_tests: the rule behind them, run on the blocks-only (paper) view, "
+                   "its blocks 0-based [start, stop) over the transformer blocks"),
         "models": {family: {state: sim.to_json() for state, sim in states.items()}
                    for family, states in models.items()},
     }
