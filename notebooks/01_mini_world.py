@@ -217,7 +217,7 @@ if P.name != "paper":
 # ## What did pre-training teach?
 #
 # A linear probe per layer: each layer's hidden states, averaged over frames, feed a logistic
-# regression fitted on 2,000 clips of the words train split and scored on the validation split. The
+# regression fitted on 1,500 clips of the words train split and scored on the validation split. The
 # same probe on the *random-init twin* (the same architecture, never trained) is the baseline: what
 # pre-training adds is the gap between the two curves. In the real self-supervised models the probe
 # rises above layer 0 in the middle layers; a flat curve means the transformer itself learned little.

@@ -51,7 +51,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from redundancy import cache, paths, pipeline, prune_sweep
-from redundancy.config import load_profile, resolve_device
+from redundancy.config import load_profile, resolve_device, task_seeds
 from redundancy.plots import ORDER_STYLE, heatmap_with_blocks, pruning_curves
 
 P = load_profile(profile)
@@ -59,7 +59,7 @@ DEVICE = resolve_device(device)
 A = P.analysis
 MODELS = pipeline.model_names(P)
 TASKS = list(tasks or P.finetune.tasks)
-SEEDS = list(seeds or P.finetune.seeds)
+SEEDS = {task: list(seeds or task_seeds(P.finetune, task)) for task in TASKS}
 print(f"profile={P.name} device={DEVICE} models={MODELS} tasks={TASKS} fine-tuning seeds={SEEDS}")
 print(f"orders={list(A.prune_orders)}; random orders per model: {A.prune_random_orders}; "
       f"selection clips: {A.prune_select_clips} (greedy scores on {A.prune_greedy_clips})")
@@ -74,7 +74,7 @@ print(f"orders={list(A.prune_orders)}; random orders per model: {A.prune_random_
 
 # %%
 root = pipeline.corpus_root(P)
-jobs = [(name, task, seed) for name in MODELS for task in TASKS for seed in SEEDS]
+jobs = [(name, task, seed) for name in MODELS for task in TASKS for seed in SEEDS[task]]
 sweeps: dict[str, dict[str, list]] = {}
 for name, task, seed in tqdm(jobs, desc="pruning sweeps", unit="model"):
     path = pipeline.model_dir(P, name, task, DEVICE, seed=seed)
@@ -82,7 +82,7 @@ for name, task, seed in tqdm(jobs, desc="pruning sweeps", unit="model"):
     sweeps.setdefault(name, {}).setdefault(task, []).append(sweep)
 results = prune_sweep.pruning_results(P.name, sweeps)
 work = pd.DataFrame([{"model": n, "task": t, "seed": s, "seconds": sw["seconds"], **sw["work"]}
-                     for n, ts in sweeps.items() for t, runs in ts.items() for s, sw in zip(SEEDS, runs)])
+                     for n, ts in sweeps.items() for t, runs in ts.items() for s, sw in zip(SEEDS[t], runs)])
 print(f"blocks run: {work.blocks_run.sum()} (+ {work.greedy_blocks_run.sum()} for greedy on validation) "
       f"instead of {work.blocks_rebuild.sum()} when every pruned model is rebuilt and rerun "
       f"({work.blocks_rebuild.sum() / work.blocks_run.sum():.1f}x fewer); sweep time when computed: "
@@ -220,7 +220,7 @@ influence.pivot_table(index="block", columns=["task", "model"], values="kNN-BI")
 # %%
 out = paths.results_dir(P.name) / "pruning.json"
 cache.atomic_write_json(out, results)
-print(f"wrote {out.name}: {len(MODELS)} models x {len(TASKS)} tasks x {len(SEEDS)} seeds")
+print(f"wrote {out.name}: {len(MODELS)} models x {len(TASKS)} tasks, seeds {SEEDS}")
 
 # %% [markdown]
 # ## Exercises

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .cache import atomic_write_json
-from .config import Profile, load_profile
+from .config import Profile, load_profile, task_seeds
 from .paths import results_dir
 
 KEPT = ("accuracy", "ci95", "n_test", "n_classes", "chance_uniform", "chance_majority",
@@ -29,12 +29,12 @@ def baselines_report(profile: Profile) -> dict[str, Any]:
 
     report: dict[str, Any] = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
                               "models": {}, "controls": {}}
-    seeds = tuple(profile.finetune.seeds) or (0,)
+    seeds = task_seeds(profile.finetune, "words")
     for family in (profile.model.hub_names or profile.model.families):
         for task in profile.finetune.tasks:
             per_seed = []
             first = None
-            for seed in (seeds if task == "words" else seeds[:1]):
+            for seed in task_seeds(profile.finetune, task):
                 path = publish.model_path(profile.name, family, task, seed) / "metrics.json"
                 if path.is_file():
                     m = json.loads(path.read_text())
@@ -44,7 +44,7 @@ def baselines_report(profile: Profile) -> dict[str, Any]:
                 continue
             entry = {k: first[k] for k in KEPT if k in first}
             entry.update(accuracy=float(sum(per_seed) / len(per_seed)), ci95_seed0=first["ci95"],
-                         seeds=per_seed, seed_ids=list(seeds[:len(per_seed)]),
+                         seeds=per_seed, seed_ids=list(task_seeds(profile.finetune, task)[:len(per_seed)]),
                          seed_spread=float(max(per_seed) - min(per_seed)))
             report["models"].setdefault(family, {})[task] = entry
         for control in publish.CONTROLS:

@@ -96,14 +96,14 @@ class FinetuneConfig:
     """Fine-tuning with the standard audio-classification head."""
 
     tasks: tuple[str, ...] = ("words", "speakers")
-    epochs: float = 1.5
+    epochs: float = 1.0
     max_steps: int = -1  # >0 overrides epochs
     batch_size: int = 32
     learning_rate: float = 2e-3
     warmup_fraction: float = 0.1
     lr_scheduler: str = "linear"  # transformers' scheduler name
     weight_decay: float = 0.0
-    evaluations: int = 6  # validation passes (and checkpoints) per run; the best one is kept
+    evaluations: int = 4  # validation passes (and checkpoints) per run; the best one is kept
     freeze_feature_encoder: bool = True
     # Compute the frozen CNN encoder's outputs once per backbone and reuse them (same result, about
     # a third less time per step on a CPU). Off for the paper profile: 85,000 clips x 512 x 49
@@ -237,7 +237,10 @@ def _smoke() -> Profile:
 
 
 def _mini() -> Profile:
-    return Profile(name="mini", finetune=FinetuneConfig(seeds=(0, 1, 2)))
+    # Pruning sweeps of 12 fine-tuned models must fit `make book`: 2 random orders per model and a
+    # fixed 600-clip subset of each test split (the cost is linear in the clips).
+    return Profile(name="mini", finetune=FinetuneConfig(seeds=(0, 1, 2)),
+                   analysis=AnalysisConfig(prune_random_orders=2, prune_test_clips=600))
 
 
 def _paper() -> Profile:
@@ -289,6 +292,13 @@ def load_profile(name: str | None = None) -> Profile:
         valid = ", ".join(PROFILE_NAMES)
         raise ValueError(f"unknown profile {name!r}: valid profiles are {valid}")
     return _BUILDERS[key]()
+
+
+def task_seeds(finetune: FinetuneConfig, task: str) -> tuple[int, ...]:
+    """The fine-tuning seeds trained for ``task``: every seed for words (the paper's task, whose
+    bands later chapters draw), the first one for speakers (our extension)."""
+    seeds = tuple(finetune.seeds) or (0,)
+    return seeds if task == "words" else seeds[:1]
 
 
 def with_model_source(profile: Profile, source: str) -> Profile:

@@ -100,18 +100,30 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
     if not profile.model.hub_names:
         build_pretrain_corpus(profile, progress=progress)
     runs = planned_runs(profile)
+    pretraining = [r for r in runs if r.state == "pretrained"]
+    waiting = {r.family for r in pretraining}  # families whose backbone is still being pre-trained
     folders: dict[Run, Path] = {}
     context = multiprocessing.get_context("spawn")
+    bar = tqdm(total=len(runs), desc="models", unit="run", disable=not progress)
     with futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
-        for phase in ([r for r in runs if r.state == "pretrained"], [r for r in runs if r.state != "pretrained"]):
-            pending = {pool.submit(_train, profile, run, device, threads): run for run in phase}
-            bar = tqdm(total=len(pending), desc="models", unit="run", disable=not progress)
-            for done in futures.as_completed(pending):
-                run = pending[done]
-                folders[run] = Path(done.result())
+
+        def submit(batch: list[Run]) -> dict[futures.Future, Run]:
+            return {pool.submit(_train, profile, run, device, threads): run for run in batch}
+
+        # a family's fine-tuning runs start as soon as its own backbone is pre-trained (they would
+        # otherwise pre-train it a second time), and never wait for another family's
+        pending = submit(pretraining + [r for r in runs if r.state != "pretrained" and r.family not in waiting])
+        while pending:
+            done, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+            for future in done:
+                run = pending.pop(future)
+                folders[run] = Path(future.result())
                 bar.set_postfix_str(run.label)
                 bar.update()
-            bar.close()
+                if run.state == "pretrained":
+                    waiting.discard(run.family)
+                    pending.update(submit([r for r in runs if r.state != "pretrained" and r.family == run.family]))
+    bar.close()
     return folders
 
 
@@ -158,8 +170,8 @@ def write_probe(folder: Path, profile: Profile, corpus_root: Path, device: str =
     trained = AutoModel.from_pretrained(str(folder), dtype="float32")
     torch.manual_seed(0)
     twin = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
-    result = {"pretrained": layer_probe(trained, corpus_root, normalize, device=device),
-              "random_init": layer_probe(twin, corpus_root, normalize, device=device),
+    result = {"pretrained": layer_probe(trained, corpus_root, normalize, n_train=1500, device=device),
+              "random_init": layer_probe(twin, corpus_root, normalize, n_train=1500, device=device),
               "features": "mean over frames of each layer; layer 0 = feature projection output"}
     (Path(folder) / "probe.json").write_text(json.dumps(result, indent=2))
     return result
