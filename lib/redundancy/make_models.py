@@ -82,7 +82,7 @@ def _train(profile: Profile, run: Run, device: str, threads: int | None) -> str:
     if threads:
         torch.set_num_threads(threads)
     if run.state == "pretrained":
-        return str(pipeline.pretrained_dir(profile, run.family, device))
+        return str(pipeline.pretrained_dir(profile, run.family, device, progress=False))
     folder = pipeline.finetuned_dir(profile, run.family, run.state, random_init=run.control is not None,
                                     train_cnn=run.control == "random-trainable-cnn", seed=run.seed or 0,
                                     device=device, progress=False)
