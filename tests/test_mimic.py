@@ -71,7 +71,7 @@ def test_mimic_of_a_real_base_model_is_much_smaller():
     from redundancy.architectures import build_random, real_config
 
     full = build_random(real_config("facebook/wav2vec2-base"), num_labels=35, device="meta")
-    small = mimic_model(full, hidden=64, stages=1)
+    small = mimic_model(full, hidden=32, stages=1)
     assert count_parameters(small) < 0.06 * count_parameters(full)
 
 

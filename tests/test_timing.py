@@ -68,13 +68,13 @@ def test_report_rows_of_the_mini_models(tmp_path):
                            progress=False)
     assert set(report["architectures"]) == {"mini-wav2vec2", "mini-hubert", "mini-wavlm"}
     for row in report["architectures"].values():
-        for key in ("params_full", "params_mimic_1stage_h64", "size_reduction_mimic", "latency_full_ms",
+        for key in ("params_full", "params_mimic_1stage_h32", "size_reduction_mimic", "latency_full_ms",
                     "latency_mimic_ms", "time_reduction_mimic", "device", "threads", "torch_version"):
             assert key in row, key
-        assert row["size_reduction_mimic"] == pytest.approx(1 - row["params_mimic_1stage_h64"] / row["params_full"])
+        assert row["size_reduction_mimic"] == pytest.approx(1 - row["params_mimic_1stage_h32"] / row["params_full"])
         assert row["time_reduction_mimic"] == pytest.approx(1 - row["latency_mimic_ms"] / row["latency_full_ms"])
         assert row["params_pruned_40pct"] < row["params_full"] and row["n_layers_pruned"] == 2
-        assert row["params_mimic_2stage_h64"] > row["params_mimic_1stage_h64"]
+        assert row["params_mimic_2stage_h32"] > row["params_mimic_1stage_h32"]
         assert set(row["latency"]) == set(variants_names()) and set(row["latency"]["full"]) == {"1", "2"}
         assert row["headline_batch_size"] == 2 and row["latency_full_ms"] == row["latency"]["full"]["2"]["median_ms"]
     assert report["meta"]["device"] == "cpu" and report["meta"]["batch_sizes"] == [1, 2]

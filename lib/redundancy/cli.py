@@ -18,6 +18,7 @@ CLI_MODULES: tuple[str, ...] = (
     "redundancy.make_models",
     "redundancy.features",
     "redundancy.timing",
+    "redundancy.mimicking",
 )
 
 

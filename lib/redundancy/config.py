@@ -141,10 +141,48 @@ class AnalysisConfig:
     prune_greedy_clips: int = 256  # of those, the clips greedy scores each candidate removal on
     prune_batch_size: int = 512  # clips per batch when scoring pruned models
     prune_test_clips: int | None = None  # None: the whole test split; else a fixed random subset (cost is linear)
-    mimic_hidden: int = 64
-    mimic_epochs: int = 20
-    mimic_batch_size: int = 128
-    mimic_learning_rate: float = 1e-3
+
+
+#: One mimicking network: (layer type, number of layers, width z).
+Variant = tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class MimicConfig:
+    """Mimicking networks (PAPER.md §2.3): the variants, the two training stages, the controls.
+
+    The defaults are the paper's: every type x layers x width, 50 + 30 epochs of batch 128 at a fixed
+    Adam learning rate of 1e-3, 1,024 validation clips. ``variants`` lists the mimickers a run trains
+    (empty: the whole grid ``types x layers x widths``); ``non_mimicker`` the variants also trained as
+    the randomly initialised control.
+    """
+
+    types: tuple[str, ...] = ("linear", "transformer")
+    layers: tuple[int, ...] = (1, 2)
+    widths: tuple[int, ...] = (32, 768, 4096)
+    variants: tuple[Variant, ...] = ()
+    non_mimicker: tuple[Variant, ...] = (("linear", 1, 4096), ("transformer", 1, 32))
+    stage1_epochs: int = 50
+    stage2_epochs: int = 30
+    patience: int | None = None  # early stopping (epochs without a better validation score)
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    val_clips: int = 1024
+    max_train_clips: int | None = None  # a fixed random subset of the train split (None: all)
+    seeds: tuple[int, ...] = (0,)  # fine-tuning seeds of the teachers that are mimicked
+    # size and time on the real architectures: the four of the paper's Tables 1-4
+    real_architectures: tuple[str, ...] = (
+        "facebook/wav2vec2-base", "facebook/wav2vec2-large", "microsoft/wavlm-base", "microsoft/wavlm-large",
+    )
+    real_widths: tuple[int, ...] = (32, 768, 4096)
+    timing_warmup: int = 1
+    timing_repeats: int = 3
+
+    def grid(self) -> list[Variant]:
+        """The mimickers to train: ``variants``, or every type x layers x width."""
+        if self.variants:
+            return [tuple(v) for v in self.variants]
+        return [(t, n, z) for t in self.types for n in self.layers for z in self.widths]
 
 
 @dataclass(frozen=True)
@@ -175,7 +213,7 @@ class TimingConfig:
     cuda_warmup: int = 10
     cuda_repeats: int = 10
     prune_fraction: float = 0.4  # the paper's 40 %, backward order
-    mimic_hidden: int = 64  # the paper's default width h
+    mimic_hidden: int = 32  # the paper's smallest width z (its headline 95-98 % rows, Tables 1-4)
     seconds: float = 1.0  # Speech Commands clips: 1 s at 16 kHz
 
 
@@ -190,6 +228,7 @@ class Profile:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     timing: TimingConfig = field(default_factory=TimingConfig)
+    mimic: MimicConfig = field(default_factory=MimicConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict, used for cache keys and for printing."""
@@ -227,11 +266,15 @@ def _smoke() -> Profile:
         finetune=FinetuneConfig(epochs=1.0, max_steps=6, batch_size=8, bootstrap=100),
         analysis=AnalysisConfig(
             n_utterances=32, batch_size=16, knn_ks=(1, 2, 4, 8), knn_k=8, bootstrap=20,
-            mimic_epochs=2, mimic_batch_size=16,
         ),
         timing=TimingConfig(
             architectures=("facebook/wav2vec2-base",), batch_sizes=(1, 2), warmup=1, repeats=2,
             cuda_batch_sizes=(1, 8), cuda_warmup=2, cuda_repeats=3,
+        ),
+        mimic=MimicConfig(
+            widths=(8, 32), variants=(("linear", 1, 8), ("linear", 2, 8), ("transformer", 1, 8)),
+            non_mimicker=(("linear", 1, 8),), stage1_epochs=3, stage2_epochs=2, batch_size=16, val_clips=16,
+            real_architectures=("facebook/wav2vec2-base",), real_widths=(32,), timing_repeats=2,
         ),
     )
 
@@ -239,8 +282,22 @@ def _smoke() -> Profile:
 def _mini() -> Profile:
     # Pruning sweeps of 12 fine-tuned models must fit `make book`: 2 random orders per model and a
     # fixed 600-clip subset of each test split (the cost is linear in the clips).
-    return Profile(name="mini", finetune=FinetuneConfig(seeds=(0, 1, 2)),
-                   analysis=AnalysisConfig(prune_random_orders=2, prune_test_clips=600))
+    # Mimicking within the book's budget (the notebook runs in `make book`, about 4-5 min on one core):
+    # the paper's widths kept in ratio to D = 96 (32, D, about 5.3 D), five of the twelve variants,
+    # 3 + 2 epochs on at most 2,000 train clips (benchmarks/mimicking_cost.py: about 40 s per teacher
+    # on one core); the full grid: MimicConfig(variants=()).
+    return Profile(
+        name="mini",
+        finetune=FinetuneConfig(seeds=(0, 1, 2)),
+        analysis=AnalysisConfig(prune_random_orders=2, prune_test_clips=600),
+        mimic=MimicConfig(
+            widths=(32, 96, 512),
+            variants=(("linear", 1, 32), ("linear", 1, 96), ("linear", 1, 512), ("linear", 2, 32),
+                      ("transformer", 1, 32)),
+            non_mimicker=(("linear", 1, 512),),
+            stage1_epochs=3, stage2_epochs=2, max_train_clips=2000, timing_repeats=5,
+        ),
+    )
 
 
 def _paper() -> Profile:
@@ -259,7 +316,7 @@ def _paper() -> Profile:
         # given (32 and 10 % here). Five seeds, as the paper's bands come from N = 5 runs.
         finetune=FinetuneConfig(max_steps=10_000, batch_size=32, learning_rate=2e-5, mask_time_prob=None,
                                 precompute_cnn_features=False, evaluations=10, seeds=(0, 1, 2, 3, 4)),
-        analysis=AnalysisConfig(n_utterances=2560, mimic_epochs=30),
+        analysis=AnalysisConfig(n_utterances=2560),
         timing=TimingConfig(
             architectures=(
                 "facebook/wav2vec2-base",
