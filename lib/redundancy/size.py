@@ -27,7 +27,7 @@ from .models import base_model
 COMPONENTS: tuple[str, ...] = (
     "cnn_encoder", "feature_projection", "positional_conv", "transformer", "head", "mimicker", "other",
 )
-SAMPLE_RATE = 16_000
+from .audio import SAMPLE_RATE
 _ATTENTION_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 
 
