@@ -103,6 +103,11 @@ class FinetuneConfig:
     warmup_fraction: float = 0.1
     lr_scheduler: str = "linear"  # transformers' scheduler name
     weight_decay: float = 0.0
+    # A short learning-rate sweep per family before its runs (make models): each candidate trains
+    # words (first seed) for lr_sweep_steps; the best validation accuracy picks the family's rate.
+    # Empty: every run uses learning_rate.
+    lr_candidates: tuple[float, ...] = ()
+    lr_sweep_steps: int = 105
     evaluations: int = 4  # validation passes (and checkpoints) per run; the best one is kept
     freeze_feature_encoder: bool = True
     # Compute the frozen CNN encoder's outputs once per backbone and reuse them (same result, about
@@ -288,7 +293,7 @@ def _mini() -> Profile:
     # on one core); the full grid: MimicConfig(variants=()).
     return Profile(
         name="mini",
-        finetune=FinetuneConfig(seeds=(0, 1, 2)),
+        finetune=FinetuneConfig(seeds=(0, 1, 2), lr_candidates=(2e-3, 6e-4, 2e-4)),
         analysis=AnalysisConfig(prune_random_orders=2, prune_test_clips=600),
         mimic=MimicConfig(
             widths=(32, 96, 512),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as futures
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -38,10 +39,33 @@ class Run:
     state: str  # "pretrained", "words" or "speakers"
     seed: int | None = None
     control: str | None = None
+    learning_rate: float | None = None  # None: the profile's; else this run's (sweep, chosen rate)
+    sweep: bool = False  # a short learning-rate trial (``finetune.lr_sweep_steps``), not published
 
     @property
     def label(self) -> str:
         return f"{self.family}/{publish.folder_name(self.state, self.seed, self.control)}"
+
+
+def run_profile(profile: Profile, run: Run) -> Profile:
+    """The profile a run trains with: its own learning rate, and the short schedule of a trial."""
+    cfg = profile.finetune
+    if run.learning_rate is not None:
+        cfg = dataclasses.replace(cfg, learning_rate=run.learning_rate)
+    if run.sweep:
+        cfg = dataclasses.replace(cfg, max_steps=cfg.lr_sweep_steps, evaluations=1)
+    return dataclasses.replace(profile, finetune=cfg)
+
+
+def sweep_runs(profile: Profile, family: str) -> list[Run]:
+    """The learning-rate trials of a family: words, first seed, each candidate rate."""
+    seed = task_seeds(profile.finetune, "words")[0]
+    return [Run(family, "words", seed, learning_rate=lr, sweep=True) for lr in profile.finetune.lr_candidates]
+
+
+def choose_learning_rate(results: dict[float, float]) -> float:
+    """The candidate with the best validation accuracy (ties: the smaller rate, the safer one)."""
+    return max(sorted(results), key=lambda lr: results[lr])
 
 
 def planned_runs(profile: Profile) -> list[Run]:
@@ -83,7 +107,8 @@ def _train(profile: Profile, run: Run, device: str, threads: int | None) -> str:
         torch.set_num_threads(threads)
     if run.state == "pretrained":
         return str(pipeline.pretrained_dir(profile, run.family, device, progress=False))
-    folder = pipeline.finetuned_dir(profile, run.family, run.state, random_init=run.control is not None,
+    folder = pipeline.finetuned_dir(run_profile(profile, run), run.family, run.state,
+                                    random_init=run.control is not None,
                                     train_cnn=run.control == "random-trainable-cnn", seed=run.seed or 0,
                                     device=device, progress=False)
     return str(folder)
@@ -102,29 +127,60 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
     runs = planned_runs(profile)
     pretraining = [r for r in runs if r.state == "pretrained"]
     waiting = {r.family for r in pretraining}  # families whose backbone is still being pre-trained
+    trials: dict[str, dict[float, float]] = {}  # family -> learning rate -> validation accuracy
     folders: dict[Run, Path] = {}
     context = multiprocessing.get_context("spawn")
     bar = tqdm(total=len(runs), desc="models", unit="run", disable=not progress)
+    sweeping = bool(profile.finetune.lr_candidates)
     with futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
 
         def submit(batch: list[Run]) -> dict[futures.Future, Run]:
             return {pool.submit(_train, profile, run, device, threads): run for run in batch}
 
-        # a family's fine-tuning runs start as soon as its own backbone is pre-trained (they would
-        # otherwise pre-train it a second time), and never wait for another family's
-        pending = submit(pretraining + [r for r in runs if r.state != "pretrained" and r.family not in waiting])
+        def after_backbone(family: str) -> list[Run]:
+            """What may start once a family's backbone exists: its trials, or its runs."""
+            if sweeping:
+                return sweep_runs(profile, family)
+            return [r for r in runs if r.state != "pretrained" and r.family == family]
+
+        # a family's fine-tuning starts as soon as its own backbone is pre-trained (it would
+        # otherwise pre-train it a second time), and never waits for another family's
+        families = list(dict.fromkeys(r.family for r in runs))
+        pending = submit(pretraining + [r for f in families if f not in waiting for r in after_backbone(f)])
         while pending:
             done, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
             for future in done:
                 run = pending.pop(future)
-                folders[run] = Path(future.result())
+                folder = Path(future.result())
+                if run.sweep:
+                    log = json.loads((folder / "train_log.json").read_text())
+                    trials.setdefault(run.family, {})[run.learning_rate] = log["summary"]["best_validation_accuracy"]
+                    if len(trials[run.family]) == len(profile.finetune.lr_candidates):
+                        chosen = choose_learning_rate(trials[run.family])
+                        pending.update(submit([dataclasses.replace(r, learning_rate=chosen) for r in runs
+                                               if r.state != "pretrained" and r.family == run.family]))
+                    continue
+                folders[run] = folder
                 bar.set_postfix_str(run.label)
                 bar.update()
                 if run.state == "pretrained":
                     waiting.discard(run.family)
-                    pending.update(submit([r for r in runs if r.state != "pretrained" and r.family == run.family]))
+                    pending.update(submit(after_backbone(run.family)))
     bar.close()
+    _write_trials(profile, trials)
     return folders
+
+
+def _write_trials(profile: Profile, trials: dict[str, dict[float, float]]) -> None:
+    """Record the learning-rate trials and the chosen rates next to the published models."""
+    if not trials:
+        return
+    root = publish.models_root(profile.name)
+    root.mkdir(parents=True, exist_ok=True)
+    record = {family: {"validation_accuracy": {str(lr): acc for lr, acc in sorted(results.items())},
+                       "chosen": choose_learning_rate(results), "steps": profile.finetune.lr_sweep_steps}
+              for family, results in trials.items()}
+    (root / "lr_sweep.json").write_text(json.dumps(record, indent=2, sort_keys=True))
 
 
 def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
@@ -143,6 +199,8 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
         record = publish.provenance_record(
             profile, family=run.family, state=run.state, seed=run.seed, control=run.control,
             corpus_hash=data_hash, seconds=seconds, device=device, cache_key=folder.name)
+        if run.state != "pretrained":  # the rate this run trained with (a family's sweep may choose it)
+            record["finetune"] = dataclasses.asdict(run_profile(profile, run).finetune)
         publish.export(folder, dest, record, with_weights=run.control is None)
         if run.state != "pretrained" and run.control is None:
             remeasure(dest, profile, root, device)
