@@ -11,23 +11,44 @@ import torch
 from redundancy import publish
 from redundancy.config import with_model_source
 from redundancy.baselines import baselines_report
-from redundancy.make_models import evaluate_published, make_models, planned_runs
+from redundancy.make_models import choose_learning_rate, evaluate_published, make_models, planned_runs
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, smoke):
+def swept(smoke):
+    """The smoke profile with a two-rate learning-rate sweep of two steps per family."""
+    return dataclasses.replace(smoke, finetune=dataclasses.replace(
+        smoke.finetune, lr_candidates=(2e-3, 5e-4), lr_sweep_steps=2))
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, swept):
     """The smoke models trained from scratch and published into a temporary models root."""
     root = tmp_path_factory.mktemp("published")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REDUNDANCY_MODELS", str(root / "models"))
         patch.setenv("REDUNDANCY_RESULTS", str(root / "results"))
-        report = make_models(smoke, device="cpu", jobs=1, progress=False)
+        report = make_models(swept, device="cpu", jobs=1, progress=False)
     return root, report
 
 
-def test_every_planned_model_is_published_with_provenance(published, smoke, monkeypatch):
+def test_the_learning_rate_sweep_picks_each_family_s_rate(published, swept):
+    root, _ = published
+    sweep = json.loads((root / "models" / "smoke" / "lr_sweep.json").read_text())
+    assert set(sweep) == set(swept.model.families)
+    for family, trial in sweep.items():
+        scores = {float(lr): acc for lr, acc in trial["validation_accuracy"].items()}
+        assert set(scores) == set(swept.finetune.lr_candidates)
+        assert trial["chosen"] == choose_learning_rate(scores)
+        provenance = json.loads((root / "models" / "smoke" / family / "words-seed0" / "provenance.json").read_text())
+        assert provenance["finetune"]["learning_rate"] == trial["chosen"]
+    assert choose_learning_rate({2e-3: 0.5, 5e-4: 0.5, 1e-4: 0.2}) == 5e-4  # ties: the smaller rate
+
+
+def test_every_planned_model_is_published_with_provenance(published, swept, monkeypatch):
+    smoke = swept
     root, report = published
     monkeypatch.setenv("REDUNDANCY_MODELS", str(root / "models"))
     runs = planned_runs(smoke)
@@ -52,7 +73,8 @@ def test_every_planned_model_is_published_with_provenance(published, smoke, monk
     assert baselines == json.loads(json.dumps(baselines_report(smoke)))
 
 
-def test_published_metrics_come_from_the_stored_weights(published, smoke, smoke_corpus, monkeypatch):
+def test_published_metrics_come_from_the_stored_weights(published, swept, smoke_corpus, monkeypatch):
+    smoke = swept
     root, _ = published
     monkeypatch.setenv("REDUNDANCY_MODELS", str(root / "models"))
     folder = publish.model_path("smoke", "wavlm", "words", 0)
@@ -64,7 +86,8 @@ def test_published_metrics_come_from_the_stored_weights(published, smoke, smoke_
     assert {t.dtype for t in load_file(str(folder / "model.safetensors")).values()} == {torch.float16}
 
 
-def test_the_pipeline_reads_published_models_and_refuses_stale_or_corrupt_ones(published, smoke, monkeypatch):
+def test_the_pipeline_reads_published_models_and_refuses_stale_or_corrupt_ones(published, swept, monkeypatch):
+    smoke = swept
     from redundancy import pipeline
 
     root, _ = published
