@@ -224,12 +224,12 @@ if P.name != "paper":
 
 # %%
 if P.name != "paper":
-    from redundancy.make_models import write_probe
+    from redundancy.make_models import backbone_probe
 
     probes = {}
     for family, path in CHECKPOINTS.items():
-        probe_file = path / "probe.json"
-        probes[family] = json.loads(probe_file.read_text()) if probe_file.is_file() else write_probe(path, P, ROOT, DEVICE)
+        probe_file = path / "probe.json"  # published models carry it; otherwise it is computed here
+        probes[family] = json.loads(probe_file.read_text()) if probe_file.is_file() else backbone_probe(path, ROOT, DEVICE)
     fig, axes = plt.subplots(1, len(probes), figsize=(4 * len(probes), 3.4), sharey=True, squeeze=False)
     for ax, (family, probe) in zip(axes[0], probes.items()):
         for kind, style in (("pretrained", "-o"), ("random_init", "--s")):

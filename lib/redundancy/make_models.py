@@ -217,7 +217,14 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
 
 
 def write_probe(folder: Path, profile: Profile, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
-    """Per-layer words probe of a published backbone and of its random-init twin -> ``probe.json``."""
+    """:func:`backbone_probe` of a published backbone, written to its ``probe.json``."""
+    result = backbone_probe(folder, corpus_root, device)
+    (Path(folder) / "probe.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def backbone_probe(folder: Path, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
+    """Per-layer words probe of a backbone and of its random-init twin (nothing is written)."""
     import torch
     from transformers import AutoConfig, AutoModel
 
@@ -231,7 +238,6 @@ def write_probe(folder: Path, profile: Profile, corpus_root: Path, device: str =
     result = {"pretrained": layer_probe(trained, corpus_root, normalize, n_train=1500, device=device),
               "random_init": layer_probe(twin, corpus_root, normalize, n_train=1500, device=device),
               "features": "mean over frames of each layer; layer 0 = feature projection output"}
-    (Path(folder) / "probe.json").write_text(json.dumps(result, indent=2))
     return result
 
 
