@@ -224,12 +224,12 @@ if P.name != "paper":
 
 # %%
 if P.name != "paper":
-    from redundancy.make_models import write_probe
+    from redundancy.make_models import backbone_probe
 
     probes = {}
     for family, path in CHECKPOINTS.items():
-        probe_file = path / "probe.json"
-        probes[family] = json.loads(probe_file.read_text()) if probe_file.is_file() else write_probe(path, P, ROOT, DEVICE)
+        probe_file = path / "probe.json"  # published models carry it; otherwise it is computed here
+        probes[family] = json.loads(probe_file.read_text()) if probe_file.is_file() else backbone_probe(path, ROOT, DEVICE)
     fig, axes = plt.subplots(1, len(probes), figsize=(4 * len(probes), 3.4), sharey=True, squeeze=False)
     for ax, (family, probe) in zip(axes[0], probes.items()):
         for kind, style in (("pretrained", "-o"), ("random_init", "--s")):
@@ -277,7 +277,7 @@ if P.name != "paper":
     from redundancy.pretrain import build_targets, load_targets
 
     corpus_dir = build_pretrain_corpus(P)
-    targets = load_targets(build_targets(P, corpus_dir))
+    targets = load_targets(build_targets(P.pretrain, corpus_dir))
     first = json.loads((corpus_dir / "manifest.json").read_text())["utterances"][0]
     wave = load_audio(corpus_dir / first["file"])
     fig, (ax_spec, ax_lab) = plt.subplots(2, 1, figsize=(11, 3.8), sharex=True,

@@ -32,13 +32,14 @@ def test_finetune_loss_goes_down_and_reload_is_identical(tmp_path, smoke, smoke_
     from transformers import AutoModelForAudioClassification
 
     from redundancy.commands import load_split
-    from redundancy.pretrain import pretrain
+    from redundancy import pipeline
 
-    backbone = pretrain("wav2vec2", smoke, progress=False)  # the shared smoke model (project cache)
+    backbone = pipeline.pretrained_dir(smoke, "wav2vec2", "cpu", progress=False)  # the shared smoke model (project cache)
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
     profile = dataclasses.replace(smoke, finetune=dataclasses.replace(
         smoke.finetune, max_steps=60, batch_size=8, learning_rate=3e-3, freeze_feature_encoder=False))
-    folder = finetune(backbone, "speakers", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+    folder = finetune(backbone, "speakers", profile.finetune, corpus_root=smoke_corpus,
+        speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
 
     curve = [point["loss"] for point in read_curve(folder)]
     assert len(curve) >= 10
@@ -57,7 +58,8 @@ def test_finetune_loss_goes_down_and_reload_is_identical(tmp_path, smoke, smoke_
     assert reloaded.config.layerdrop == 0.0
 
     # A second call is served from the cache, not retrained.
-    assert finetune(backbone, "speakers", profile, corpus_root=smoke_corpus, device="cpu", progress=False) == folder
+    assert finetune(backbone, "speakers", profile.finetune, corpus_root=smoke_corpus,
+        speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False) == folder
 
 
 def test_paper_path_runs_on_real_wav2vec2_base_architecture(tmp_path, smoke, smoke_corpus, monkeypatch):
@@ -67,7 +69,8 @@ def test_paper_path_runs_on_real_wav2vec2_base_architecture(tmp_path, smoke, smo
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
     backbone = _random_backbone(tmp_path / "wav2vec2-base", Wav2Vec2Config(layerdrop=0.0))
     profile = dataclasses.replace(smoke, finetune=dataclasses.replace(smoke.finetune, max_steps=2, batch_size=2))
-    folder = finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+    folder = finetune(backbone, "words", profile.finetune, corpus_root=smoke_corpus,
+        speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["n_classes"] == 35 and metrics["train_steps"] == 2
     config = json.loads((folder / "config.json").read_text())
@@ -100,7 +103,8 @@ def test_accuracy_summary():
 
 def test_unknown_task_is_refused(tmp_path, smoke):
     with pytest.raises(ValueError, match="unknown task"):
-        finetune("x", "emotions", smoke, corpus_root=tmp_path, device="cpu")
+        finetune("x", "emotions", smoke.finetune, corpus_root=tmp_path,
+            speaker_min_utterances=smoke.corpus.speaker_min_utterances, device="cpu")
 
 
 @pytest.mark.parametrize("family", ["wav2vec2", "hubert", "wavlm"])

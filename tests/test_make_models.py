@@ -11,23 +11,44 @@ import torch
 from redundancy import publish
 from redundancy.config import with_model_source
 from redundancy.baselines import baselines_report
-from redundancy.make_models import evaluate_published, make_models, planned_runs
+from redundancy.make_models import choose_learning_rate, evaluate_published, make_models, planned_runs
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, smoke):
+def swept(smoke):
+    """The smoke profile with a two-rate learning-rate sweep of two steps per family."""
+    return dataclasses.replace(smoke, finetune=dataclasses.replace(
+        smoke.finetune, lr_candidates=(2e-3, 5e-4), lr_sweep_steps=2))
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, swept):
     """The smoke models trained from scratch and published into a temporary models root."""
     root = tmp_path_factory.mktemp("published")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REDUNDANCY_MODELS", str(root / "models"))
         patch.setenv("REDUNDANCY_RESULTS", str(root / "results"))
-        report = make_models(smoke, device="cpu", jobs=1, progress=False)
+        report = make_models(swept, device="cpu", jobs=1, progress=False)
     return root, report
 
 
-def test_every_planned_model_is_published_with_provenance(published, smoke, monkeypatch):
+def test_the_learning_rate_sweep_picks_each_family_s_rate(published, swept):
+    root, _ = published
+    sweep = json.loads((root / "models" / "smoke" / "lr_sweep.json").read_text())
+    assert set(sweep) == set(swept.model.families)
+    for family, trial in sweep.items():
+        scores = {float(lr): acc for lr, acc in trial["validation_accuracy"].items()}
+        assert set(scores) == set(swept.finetune.lr_candidates)
+        assert trial["chosen"] == choose_learning_rate(scores)
+        provenance = json.loads((root / "models" / "smoke" / family / "words-seed0" / "provenance.json").read_text())
+        assert provenance["finetune"]["learning_rate"] == trial["chosen"]
+    assert choose_learning_rate({2e-3: 0.5, 5e-4: 0.5, 1e-4: 0.2}) == 5e-4  # ties: the smaller rate
+
+
+def test_every_planned_model_is_published_with_provenance(published, swept, monkeypatch):
+    smoke = swept
     root, report = published
     monkeypatch.setenv("REDUNDANCY_MODELS", str(root / "models"))
     runs = planned_runs(smoke)
@@ -52,7 +73,8 @@ def test_every_planned_model_is_published_with_provenance(published, smoke, monk
     assert baselines == json.loads(json.dumps(baselines_report(smoke)))
 
 
-def test_published_metrics_come_from_the_stored_weights(published, smoke, smoke_corpus, monkeypatch):
+def test_published_metrics_come_from_the_stored_weights(published, swept, smoke_corpus, monkeypatch):
+    smoke = swept
     root, _ = published
     monkeypatch.setenv("REDUNDANCY_MODELS", str(root / "models"))
     folder = publish.model_path("smoke", "wavlm", "words", 0)
@@ -64,7 +86,8 @@ def test_published_metrics_come_from_the_stored_weights(published, smoke, smoke_
     assert {t.dtype for t in load_file(str(folder / "model.safetensors")).values()} == {torch.float16}
 
 
-def test_the_pipeline_reads_published_models_and_refuses_stale_or_corrupt_ones(published, smoke, monkeypatch):
+def test_the_pipeline_reads_published_models_and_refuses_stale_or_corrupt_ones(published, swept, monkeypatch):
+    smoke = swept
     from redundancy import pipeline
 
     root, _ = published
@@ -95,13 +118,14 @@ def test_finetuning_resumes_after_an_interruption(tmp_path, smoke, smoke_corpus,
     from transformers import AutoModelForAudioClassification, Trainer
 
     from redundancy.finetune import finetune
-    from redundancy.pretrain import pretrain
+    from redundancy import pipeline
 
-    backbone = pretrain("wavlm", smoke, progress=False)  # the shared smoke model (project cache)
+    backbone = pipeline.pretrained_dir(smoke, "wavlm", "cpu", progress=False)  # the shared smoke model (project cache)
     profile = dataclasses.replace(smoke, finetune=dataclasses.replace(smoke.finetune, max_steps=6, evaluations=3))
 
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "straight"))
-    straight = finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+    straight = finetune(backbone, "words", profile.finetune, corpus_root=smoke_corpus,
+        speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
 
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "resumed"))
     real_step = Trainer.training_step
@@ -115,9 +139,11 @@ def test_finetuning_resumes_after_an_interruption(tmp_path, smoke, smoke_corpus,
 
     monkeypatch.setattr(Trainer, "training_step", dies_at_step_four)
     with pytest.raises(KeyboardInterrupt):
-        finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+        finetune(backbone, "words", profile.finetune, corpus_root=smoke_corpus,
+            speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
     monkeypatch.setattr(Trainer, "training_step", real_step)
-    resumed = finetune(backbone, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+    resumed = finetune(backbone, "words", profile.finetune, corpus_root=smoke_corpus,
+        speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
 
     log = json.loads((resumed / "train_log.json").read_text())
     assert log["summary"]["resumed"] is True and log["summary"]["train_steps"] == 6

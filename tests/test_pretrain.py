@@ -75,7 +75,8 @@ def trained(workspace):
     root, corpus = workspace
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REDUNDANCY_CACHE", str(root / "cache"))
-        return {family: pt.pretrain(family, tiny_profile(), progress=False, corpus_dir=corpus)
+        profile = tiny_profile()
+        return {family: pt.pretrain(family, profile.model, profile.pretrain, progress=False, corpus_dir=corpus)
                 for family in FAMILIES}
 
 
@@ -137,14 +138,15 @@ def test_finished_stage_is_reused(trained, workspace, monkeypatch):
     root, corpus = workspace
     monkeypatch.setenv("REDUNDANCY_CACHE", str(root / "cache"))
     monkeypatch.setattr(pt, "train", lambda *a, **k: pytest.fail("a finished stage was retrained"))
-    assert pt.pretrain("wavlm", tiny_profile(), progress=False, corpus_dir=corpus) == trained["wavlm"]
+    profile = tiny_profile()
+    assert pt.pretrain("wavlm", profile.model, profile.pretrain, progress=False, corpus_dir=corpus) == trained["wavlm"]
 
 
 def test_interrupted_run_resumes_from_its_checkpoint(tmp_path, workspace, monkeypatch):
     _, corpus = workspace
     profile = tiny_profile(steps=6, save_every=3, log_every=2)
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "reference"))
-    reference = pt.pretrain("hubert", profile, progress=False, corpus_dir=corpus)
+    reference = pt.pretrain("hubert", profile.model, profile.pretrain, progress=False, corpus_dir=corpus)
 
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "resumed"))
     original_save = pt.save_checkpoint
@@ -155,7 +157,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_path, workspace, monkey
 
     monkeypatch.setattr(pt, "save_checkpoint", save_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        pt.pretrain("hubert", profile, progress=False, corpus_dir=corpus)
+        pt.pretrain("hubert", profile.model, profile.pretrain, progress=False, corpus_dir=corpus)
     checkpoint = next((tmp_path / "resumed").glob("pretrain-hubert/*.work/checkpoint.pt"))
     assert torch.load(checkpoint, weights_only=False)["state"]["step"] == 3
 
@@ -170,7 +172,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(tmp_path, workspace, monkey
         return recipe
 
     monkeypatch.setattr(pt, "masked_prediction_recipe", recording_recipe)
-    resumed = pt.pretrain("hubert", profile, progress=False, corpus_dir=corpus)
+    resumed = pt.pretrain("hubert", profile.model, profile.pretrain, progress=False, corpus_dir=corpus)
     assert seen == [3, 4, 5], "the second call must continue at the saved step"
     assert _same_curve(resumed, reference), "resumed run must follow the uninterrupted one"
     np.testing.assert_allclose(np.load(resumed / "probe.npz")["last_hidden_state"],
@@ -189,7 +191,7 @@ def _same_curve(a: Path, b: Path) -> bool:
 def test_unknown_family_is_refused(workspace):
     _, corpus = workspace
     with pytest.raises(ValueError, match="unknown family 'bert'.*wav2vec2, hubert, wavlm"):
-        pt.pretrain("bert", tiny_profile(), progress=False, corpus_dir=corpus)
+        pt.pretrain("bert", tiny_profile().model, tiny_profile().pretrain, progress=False, corpus_dir=corpus)
 
 
 def test_corpus_without_manifest_is_refused(tmp_path):

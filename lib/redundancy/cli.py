@@ -14,7 +14,7 @@ CLI_MODULES: tuple[str, ...] = (
     "redundancy.corpus",
     "redundancy.download",
     "redundancy.pretrain",
-    "redundancy.finetune",
+    "redundancy.pipeline",
     "redundancy.make_models",
     "redundancy.features",
     "redundancy.timing",

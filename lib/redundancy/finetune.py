@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from . import cache
-from .config import Profile, load_profile, resolve_device
+from .config import FinetuneConfig, resolve_device
 from .models import base_model
 from .preprocess import prepare_inputs, save_feature_extractor, should_normalize
 from .stats import bootstrap_mean_ci
@@ -169,13 +169,12 @@ def accuracy_summary(predictions: np.ndarray, labels: np.ndarray, n_classes: int
     }
 
 
-def _training_args(profile: Profile, out: Path, device: str, n_train: int, progress: bool, seed: int):
-    """Trainer settings: the profile's schedule, plus validation and a checkpoint ``evaluations``
+def _training_args(cfg: FinetuneConfig, out: Path, device: str, n_train: int, progress: bool, seed: int):
+    """Trainer settings: the recipe's schedule, plus validation and a checkpoint ``evaluations``
     times per run; the checkpoint with the best validation accuracy is the one kept (model
     selection on validation, never on test), and the saved checkpoints make a run resumable."""
     from transformers import TrainingArguments
 
-    cfg = profile.finetune
     steps_per_epoch = max(1, int(np.ceil(n_train / cfg.batch_size)))
     total = cfg.max_steps if cfg.max_steps > 0 else int(np.ceil(cfg.epochs * steps_per_epoch))
     every = max(1, int(np.ceil(total / max(1, cfg.evaluations))))
@@ -219,9 +218,11 @@ def _accuracy_metric(eval_prediction: Any) -> dict[str, float]:
 def finetune(
     source: str | Path,
     task: str,
-    profile: Profile | str | None = None,
+    cfg: FinetuneConfig,
     *,
     corpus_root: Path,
+    speaker_min_utterances: int = 50,
+    speaker_split_seed: int = 42,
     random_init: bool = False,
     train_cnn: bool = False,
     seed: int = 0,
@@ -230,6 +231,9 @@ def finetune(
 ) -> Path:
     """Fine-tune ``source`` (checkpoint folder or hub name) on ``task``; return the cached folder.
 
+    ``cfg`` is the recipe (a profile's ``finetune`` section; :func:`redundancy.pipeline.finetuned_dir`
+    hands it over with the corpus root and the speakers task's split settings).
+
     ``random_init=True`` trains the same architecture from random weights: the control that says
     whether pre-training mattered; ``train_cnn=True`` also trains the CNN feature encoder (for the
     random-init control: a frozen random CNN is an untrainable front end). The folder holds the checkpoint (``save_pretrained``), the
@@ -237,32 +241,32 @@ def finetune(
     """
     from .commands import load_split
 
-    profile = load_profile(profile) if not isinstance(profile, Profile) else profile
     device = resolve_device(device)
     if task not in ("words", "speakers"):
         raise ValueError(f"unknown task {task!r}: expected 'words' or 'speakers'")
     corpus_root = Path(corpus_root)
     config = {
         "task": task,
-        "finetune": dataclasses.asdict(profile.finetune),
+        # the run's recipe; which seeds and tasks a profile plans is not part of one run
+        "finetune": {k: v for k, v in dataclasses.asdict(cfg).items()
+                     if k not in ("seeds", "tasks", "random_init_control")},
         "random_init": random_init,
         "train_cnn": train_cnn,
         "seed": seed,
-        "speakers": [profile.corpus.speaker_min_utterances, profile.corpus.speaker_split_seed],
+        "speakers": [speaker_min_utterances, speaker_split_seed],
     }
     inputs = [_source_key(source), _corpus_key(corpus_root)]
 
     def build(out: Path) -> None:
-        split_kw = dict(min_utterances=profile.corpus.speaker_min_utterances,
-                        seed=profile.corpus.speaker_split_seed)
+        split_kw = dict(min_utterances=speaker_min_utterances, seed=speaker_split_seed)
         train = load_split(corpus_root, task, "train", **split_kw)
         validation = load_split(corpus_root, task, "validation", **split_kw)
         test = load_split(corpus_root, task, "test", **split_kw)
         normalize = should_normalize(source)
         torch.manual_seed(seed)
         model = build_classifier(source, len(train.classes), list(train.classes), random_init,
-                                 profile.finetune.mask_time_prob)
-        frozen = profile.finetune.freeze_feature_encoder and not train_cnn
+                                 cfg.mask_time_prob)
+        frozen = cfg.freeze_feature_encoder and not train_cnn
         if frozen:
             model.freeze_feature_encoder()
         train_data = ClipDataset(train.load_all(progress=progress), train.labels, normalize)
@@ -270,23 +274,23 @@ def finetune(
         work = cache.work_dir(STAGE, cache.stage_key(STAGE, config, inputs, code=CODE))
         backbone = base_model(model)
         encoder = backbone.feature_extractor
-        if frozen and profile.finetune.precompute_cnn_features and not random_init:
+        if frozen and cfg.precompute_cnn_features and not random_init:
             # the frozen pre-trained encoder's outputs, once per backbone, instead of once per epoch
             folder, index = cached_cnn_features(source, encoder, corpus_root, normalize, device, progress)
             train_data.inputs = _features_of(folder, index, train)
             val_data.inputs = _features_of(folder, index, validation)
             backbone.feature_extractor = PrecomputedFeatures()
-        elif frozen and profile.finetune.precompute_cnn_features:  # a random CNN: this run's own
+        elif frozen and cfg.precompute_cnn_features:  # a random CNN: this run's own
             train_data.inputs = encode_clips(encoder, train_data.inputs, device=device)
             val_data.inputs = encode_clips(encoder, val_data.inputs, device=device)
             backbone.feature_extractor = PrecomputedFeatures()
         try:
-            _run_trainer(model, train_data, val_data, profile, out, work, device, progress, seed)
+            _run_trainer(model, train_data, val_data, cfg, out, work, device, progress, seed)
         finally:
             backbone.feature_extractor = encoder
         test_inputs = prepare_inputs(test.load_all(progress=progress), normalize)
         preds = predict(model, test_inputs, device=device)
-        summary = accuracy_summary(preds, test.labels, len(train.classes), profile.finetune.bootstrap)
+        summary = accuracy_summary(preds, test.labels, len(train.classes), cfg.bootstrap)
         model.cpu().save_pretrained(str(out))
         save_feature_extractor(out, normalize)
         np.savez(out / PREDICTIONS_FILE, predictions=preds, labels=test.labels)
@@ -305,14 +309,14 @@ def _corpus_key(root: Path) -> str:
     return str(root.resolve())
 
 
-def _run_trainer(model, train_data: ClipDataset, val_data: ClipDataset, profile: Profile, out: Path,
+def _run_trainer(model, train_data: ClipDataset, val_data: ClipDataset, cfg: FinetuneConfig, out: Path,
                  work: Path, device: str, progress: bool, seed: int) -> None:
     """Train with the transformers Trainer, validating and checkpointing into ``work`` (a run that
     was stopped resumes from its last checkpoint); keep the best checkpoint by validation accuracy;
     write the loss and validation curves to ``train_log.json``."""
     from transformers import Trainer
 
-    args = _training_args(profile, work, device, len(train_data), progress, seed)
+    args = _training_args(cfg, work, device, len(train_data), progress, seed)
     trainer = Trainer(model=model, args=args, train_dataset=train_data, eval_dataset=val_data,
                       compute_metrics=_accuracy_metric)
     resume = any(p.name.startswith("checkpoint-") for p in work.iterdir())
@@ -365,24 +369,3 @@ def read_curve(folder: Path) -> list[dict[str, float]]:
 def read_validation_curve(folder: Path) -> list[dict[str, float]]:
     """Validation accuracy and loss at each evaluation of a fine-tuned folder."""
     return cache.read_json(Path(folder) / "train_log.json").get("validation", [])
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("finetune", help="fine-tune the profile's models on a task")
-    parser.add_argument("--profile", default=None)
-    parser.add_argument("--model", required=True, help="family (mini/smoke), hub name or folder")
-    parser.add_argument("--task", choices=("words", "speakers"), required=True)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--random-init", action="store_true")
-    parser.set_defaults(func=_cli)
-
-
-def _cli(args: argparse.Namespace) -> int:
-    from . import pipeline
-
-    profile = load_profile(args.profile)
-    folder = pipeline.finetuned_dir(profile, args.model, args.task, random_init=args.random_init,
-                                    device=args.device)
-    print(json.dumps(read_metrics(folder), indent=2))
-    print(folder)
-    return 0

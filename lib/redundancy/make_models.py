@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as futures
+import dataclasses
 import hashlib
 import json
 import multiprocessing
 import time
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from . import publish
 from .config import Profile, load_profile, resolve_device, task_seeds
@@ -72,16 +74,15 @@ def planned_runs(profile: Profile) -> list[Run]:
     smoke). The paper profile fine-tunes its hub checkpoints (``Run.family`` is the hub name or
     folder) and pre-trains nothing."""
     cfg = profile.finetune
-    seeds = tuple(cfg.seeds) or (0,)
     hub = bool(profile.model.hub_names)
     names = list(profile.model.hub_names) if hub else list(profile.model.families)
     runs = [] if hub else [Run(f, "pretrained") for f in names]
     for name in names:
         for task in cfg.tasks:
-            for seed in (seeds if task == "words" else seeds[:1]):
-                runs.append(Run(name, task, seed))
+            runs.extend(Run(name, task, seed) for seed in task_seeds(cfg, task))
         if cfg.random_init_control and "words" in cfg.tasks and not hub:
-            runs.extend(Run(name, "words", seeds[0], control) for control in publish.CONTROLS)
+            first = task_seeds(cfg, "words")[0]
+            runs.extend(Run(name, "words", first, control) for control in publish.CONTROLS)
     return runs
 
 
@@ -100,22 +101,16 @@ def _train(profile: Profile, run: Run, device: str, threads: int | None) -> str:
     """Train (or fetch from the cache) one run; returns the cached folder. Runs in a worker."""
     import torch
 
-    from .corpus import build_corpus
-    from .finetune import finetune
-    from .pretrain import pretrain
+    from . import pipeline
 
     if threads:
         torch.set_num_threads(threads)
-    if profile.model.hub_names:  # the paper profile: a hub checkpoint (or a local copy of one)
-        backbone: str | Path = run.family
-    else:
-        backbone = pretrain(run.family, profile, device=device, progress=False)
     if run.state == "pretrained":
-        return str(backbone)
-    profile = run_profile(profile, run)
-    folder = finetune(backbone, run.state, profile, corpus_root=build_corpus(profile, progress=False),
-                      random_init=run.control is not None, train_cnn=run.control == "random-trainable-cnn",
-                      seed=run.seed or 0, device=device, progress=False)
+        return str(pipeline.pretrained_dir(profile, run.family, device, progress=False))
+    folder = pipeline.finetuned_dir(run_profile(profile, run), run.family, run.state,
+                                    random_init=run.control is not None,
+                                    train_cnn=run.control == "random-trainable-cnn", seed=run.seed or 0,
+                                    device=device, progress=False)
     return str(folder)
 
 
@@ -222,7 +217,14 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
 
 
 def write_probe(folder: Path, profile: Profile, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
-    """Per-layer words probe of a published backbone and of its random-init twin -> ``probe.json``."""
+    """:func:`backbone_probe` of a published backbone, written to its ``probe.json``."""
+    result = backbone_probe(folder, corpus_root, device)
+    (Path(folder) / "probe.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def backbone_probe(folder: Path, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
+    """Per-layer words probe of a backbone and of its random-init twin (nothing is written)."""
     import torch
     from transformers import AutoConfig, AutoModel
 
@@ -236,7 +238,6 @@ def write_probe(folder: Path, profile: Profile, corpus_root: Path, device: str =
     result = {"pretrained": layer_probe(trained, corpus_root, normalize, n_train=1500, device=device),
               "random_init": layer_probe(twin, corpus_root, normalize, n_train=1500, device=device),
               "features": "mean over frames of each layer; layer 0 = feature projection output"}
-    (Path(folder) / "probe.json").write_text(json.dumps(result, indent=2))
     return result
 
 
@@ -256,6 +257,8 @@ def remeasure(folder: Path, profile: Profile, corpus_root: Path, device: str = "
     ``metrics.json`` (keeping the accuracy of the float32 weights as ``accuracy_float32``)."""
     metrics = json.loads((Path(folder) / "metrics.json").read_text())
     fresh = evaluate_published(folder, profile, corpus_root, device)
+    np.savez(Path(folder) / "test_predictions.npz", predictions=fresh.pop("predictions"),
+             labels=fresh.pop("labels"))
     if "accuracy_float32" not in metrics:
         metrics["accuracy_float32"] = metrics["accuracy"]
     metrics.update(fresh)
@@ -265,8 +268,8 @@ def remeasure(folder: Path, profile: Profile, corpus_root: Path, device: str = "
 
 
 def evaluate_published(folder: Path, profile: Profile, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
-    """Accuracy (with its bootstrap interval) of a published classifier on its task's test split."""
-    import numpy as np
+    """Accuracy (with its bootstrap interval) of a published classifier on its task's test split,
+    and its ``predictions`` with the ``labels``; nothing is written."""
     from transformers import AutoModelForAudioClassification
 
     from .commands import load_split
@@ -280,8 +283,8 @@ def evaluate_published(folder: Path, profile: Profile, corpus_root: Path, device
     model = AutoModelForAudioClassification.from_pretrained(str(folder), dtype="float32")
     inputs = prepare_inputs(test.load_all(progress=False), should_normalize(folder))
     preds = predict(model, inputs, device=device)
-    np.savez(Path(folder) / "test_predictions.npz", predictions=preds, labels=test.labels)
-    return accuracy_summary(preds, test.labels, len(test.classes), profile.finetune.bootstrap)
+    summary = accuracy_summary(preds, test.labels, len(test.classes), profile.finetune.bootstrap)
+    return {**summary, "predictions": preds, "labels": test.labels}
 
 
 def make_models(profile: Profile | str | None = None, device: str = "auto", jobs: int = 1,

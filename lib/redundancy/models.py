@@ -106,15 +106,16 @@ class HubCheckpoint:
     size: str  # "base" (12 blocks, 768 wide) or "large" (24 blocks, 1024 wide)
 
 
-#: The paper's self-supervised checkpoints (arXiv:2409.16302, section 3), by Hugging Face Hub name.
-HUB_CHECKPOINTS: dict[str, HubCheckpoint] = {
-    "facebook/wav2vec2-base": HubCheckpoint("wav2vec2", "base"),
-    "facebook/wav2vec2-large": HubCheckpoint("wav2vec2", "large"),
-    "microsoft/wavlm-base": HubCheckpoint("wavlm", "base"),
-    "microsoft/wavlm-large": HubCheckpoint("wavlm", "large"),
-    "facebook/hubert-base-ls960": HubCheckpoint("hubert", "base"),
-    "facebook/hubert-large-ll60k": HubCheckpoint("hubert", "large"),
-}
+def _hub_checkpoints() -> dict[str, HubCheckpoint]:
+    """The paper's self-supervised checkpoints (arXiv:2409.16302, section 3) by hub name, read from
+    the one registry of real architectures (:data:`redundancy.architectures.REAL_ARCHITECTURES`)."""
+    from .architectures import REAL_ARCHITECTURES
+
+    return {name: HubCheckpoint(family, "large" if values["num_hidden_layers"] == 24 else "base")
+            for name, (family, values) in REAL_ARCHITECTURES.items()}
+
+
+HUB_CHECKPOINTS: dict[str, HubCheckpoint] = _hub_checkpoints()
 
 
 def backbone_class(family: str) -> type:

@@ -1,5 +1,8 @@
 """The pipeline the notebooks call: corpus -> pre-trained models -> fine-tuned models -> analyses.
 
+Calls go one way: the pipeline (and the command line) resolve the profile once and hand each stage
+its own configuration section and explicit paths; no stage imports the pipeline back.
+
 Each function is a cached stage (see :mod:`redundancy.cache`), so calling it again is free, and the
 notebooks can ask for what they need in any order. Models are named by family in the mini and smoke
 profiles (``wav2vec2``, ``hubert``, ``wavlm``: pre-trained here) and by hub name or local folder in the
@@ -27,14 +30,14 @@ def model_names(profile: Profile | str | None = None) -> list[str]:
     return list(profile.model.hub_names) or list(profile.model.families)
 
 
-def corpus_root(profile: Profile | str | None = None) -> Path:
+def corpus_root(profile: Profile | str | None = None, progress: bool = True) -> Path:
     """The Speech Commands root of the profile (synthesised and cached, or the real one)."""
     from .corpus import build_corpus
 
-    return build_corpus(_profile(profile))
+    return build_corpus(_profile(profile), progress=progress)
 
 
-def pretrained_dir(profile: Profile | str | None, name: str, device: str = "auto") -> Path | str:
+def pretrained_dir(profile: Profile | str | None, name: str, device: str = "auto", progress: bool = True) -> Path | str:
     """A pre-trained backbone: pre-trained here (family names) or a hub name / local folder."""
     profile = _profile(profile)
     if name in profile.model.hub_names or Path(name).is_dir() or "/" in name:
@@ -43,20 +46,24 @@ def pretrained_dir(profile: Profile | str | None, name: str, device: str = "auto
         raise ValueError(
             f"unknown model {name!r} for profile {profile.name!r}: expected one of {model_names(profile)}"
         )
+    from .corpus import build_pretrain_corpus
     from .pretrain import pretrain
 
-    return pretrain(name, profile, device=device)
+    return pretrain(name, profile.model, profile.pretrain, corpus_dir=build_pretrain_corpus(profile, progress),
+                    device=device, progress=progress)
 
 
 def finetuned_dir(profile: Profile | str | None, name: str, task: str, *, random_init: bool = False,
-                  device: str = "auto", seed: int = 0) -> Path:
+                  train_cnn: bool = False, device: str = "auto", seed: int = 0, progress: bool = True) -> Path:
     """A model fine-tuned on ``task`` with ``seed`` (``random_init``: the architecture without
     pre-training). ``profile.finetune.seeds`` lists the seeds a profile trains."""
     from .finetune import finetune
 
     profile = _profile(profile)
-    return finetune(pretrained_dir(profile, name, device), task, profile,
-                    corpus_root=corpus_root(profile), random_init=random_init, seed=seed, device=device)
+    return finetune(pretrained_dir(profile, name, device, progress), task, profile.finetune,
+                    corpus_root=corpus_root(profile, progress), speaker_min_utterances=profile.corpus.speaker_min_utterances,
+                    speaker_split_seed=profile.corpus.speaker_split_seed, random_init=random_init,
+                    train_cnn=train_cnn, seed=seed, device=device, progress=progress)
 
 
 def model_dir(profile: Profile | str | None, name: str, state: str, device: str = "auto",
@@ -138,3 +145,29 @@ def hidden_states(profile: Profile | str | None, name: str, state: str, device: 
         Path(str(model_dir(profile, name, state, device, seed=seed))), waveforms, data_key,
         batch_size=profile.analysis.batch_size, device=resolve_device(device),
     )
+
+
+def add_cli(subparsers) -> None:
+    """``python -m redundancy finetune --profile P --model M --task T [--seed S]``: one run."""
+    parser = subparsers.add_parser("finetune", help="fine-tune one of the profile's models on a task")
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--model", required=True, help="family (mini/smoke), hub name or folder")
+    parser.add_argument("--task", choices=("words", "speakers"), required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--random-init", action="store_true")
+    parser.add_argument("--train-cnn", action="store_true", help="with --random-init: train the CNN too")
+    parser.set_defaults(func=_finetune_cli)
+
+
+def _finetune_cli(args) -> int:
+    import json
+
+    from .finetune import read_metrics
+
+    profile = load_profile(args.profile)
+    folder = finetuned_dir(profile, args.model, args.task, random_init=args.random_init,
+                          train_cnn=args.train_cnn, seed=args.seed, device=args.device)
+    print(json.dumps(read_metrics(folder), indent=2))
+    print(folder)
+    return 0

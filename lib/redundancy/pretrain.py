@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from . import cache
-from .config import FAMILIES, Profile, load_profile, resolve_device
+from .config import FAMILIES, ModelConfig, PretrainConfig, load_profile, resolve_device
 from .models import tiny_config
 from .preprocess import prepare_inputs
 
@@ -171,14 +171,13 @@ def assign_clusters(x: torch.Tensor, centroids: torch.Tensor, chunk: int = 65536
     return torch.cat([torch.cdist(part, centroids).argmin(1) for part in x.split(chunk)])
 
 
-def build_targets(profile: Profile, corpus_dir: Path, progress: bool = True) -> Path:
+def build_targets(pcfg: PretrainConfig, corpus_dir: Path, progress: bool = True) -> Path:
     """Cached stage ``pretrain-targets``: per-utterance k-means labels of the corpus' MFCC frames.
 
     Shared by HuBERT and WavLM (same corpus, same targets). Writes ``labels.npz`` (``labels``: all
     frames concatenated, ``offsets``: where each utterance starts), ``centroids.npy`` and the
     feature standardisation (``mean``/``std`` in ``labels.npz``).
     """
-    pcfg = profile.pretrain
     config = {"num_clusters": pcfg.num_clusters, "iterations": pcfg.kmeans_iterations,
               "seed": pcfg.seed, "features": "mfcc13+d+dd@20ms"}
 
@@ -349,14 +348,13 @@ def _crop_batch(waves: list[np.ndarray], step: int, pcfg: Any, device: str
     return rng, index, starts, torch.as_tensor(raw, device=device)
 
 
-def wav2vec2_recipe(profile: Profile, waves: list[np.ndarray], device: str) -> Recipe:
+def wav2vec2_recipe(model_cfg: ModelConfig, pcfg: PretrainConfig, waves: list[np.ndarray], device: str) -> Recipe:
     """Contrastive pre-training with quantized targets and the diversity loss (wav2vec 2.0)."""
     from transformers import Wav2Vec2ForPreTraining
     from transformers.models.wav2vec2.modeling_wav2vec2 import _sample_negative_indices
 
-    pcfg = profile.pretrain
     torch.manual_seed(pcfg.seed)
-    model = ContrastiveModel(Wav2Vec2ForPreTraining(tiny_config("wav2vec2", profile.model))).to(device)
+    model = ContrastiveModel(Wav2Vec2ForPreTraining(tiny_config("wav2vec2", model_cfg))).to(device)
     start_t, end_t = pcfg.gumbel_temperature
     # Exponential decay reaching the final temperature at 70% of training (the paper: 2 -> 0.5
     # at factor 0.999995 per update, i.e. after ~277k of 400k updates).
@@ -378,14 +376,13 @@ def wav2vec2_recipe(profile: Profile, waves: list[np.ndarray], device: str) -> R
     return Recipe("wav2vec2", model, lambda: model.backbone, make_batch, on_step)
 
 
-def masked_prediction_recipe(family: str, profile: Profile, waves: list[np.ndarray],
+def masked_prediction_recipe(family: str, model_cfg: ModelConfig, pcfg: PretrainConfig, waves: list[np.ndarray],
                              targets: list[np.ndarray], device: str) -> Recipe:
     """HuBERT's masked prediction of cluster labels; for WavLM with utterance mixing on top."""
     from .models import backbone_class
 
-    pcfg = profile.pretrain
     torch.manual_seed(pcfg.seed)
-    backbone = backbone_class(family)(tiny_config(family, profile.model))
+    backbone = backbone_class(family)(tiny_config(family, model_cfg))
     model = MaskedPredictionModel(backbone, pcfg.num_clusters).to(device)
     mixing = family == "wavlm"
 
@@ -487,53 +484,50 @@ def save_checkpoint(path: Path, module: nn.Module, optimizer: Any, scheduler: An
 # --- the stage --------------------------------------------------------------------------------
 
 
-def stage_config(family: str, profile: Profile) -> dict[str, Any]:
-    """What the checkpoint depends on: the family, the model sizes and the pre-training recipe."""
-    model = {k: v for k, v in profile.model.__dict__.items() if k not in ("families", "hub_names")}
-    return {"family": family, "model": model, "pretrain": profile.pretrain}
+def stage_config(family: str, model_cfg: ModelConfig, pcfg: PretrainConfig) -> dict[str, Any]:
+    """What the checkpoint depends on: the family, the model sizes and the pre-training recipe
+    (not which models a profile studies, nor where analyses read them from)."""
+    model = {k: v for k, v in model_cfg.__dict__.items() if k not in ("families", "hub_names", "source")}
+    return {"family": family, "model": model, "pretrain": pcfg}
 
 
-def pretrain(family: str, profile: Profile | str | None = None, device: str = "cpu", progress: bool = True,
-             corpus_dir: Path | None = None) -> Path:
-    """The cached checkpoint folder of a tiny ``family`` model pre-trained on the profile's corpus.
+def pretrain(family: str, model_cfg: ModelConfig, pcfg: PretrainConfig, *, corpus_dir: Path,
+             device: str = "cpu", progress: bool = True) -> Path:
+    """The cached checkpoint folder of a tiny ``family`` model pre-trained on ``corpus_dir``.
 
-    ``corpus_dir`` defaults to :func:`redundancy.corpus.build_pretrain_corpus`. The folder holds
-    ``config.json`` + ``model.safetensors`` (the backbone, ``layerdrop`` 0), the feature extractor's
-    ``preprocessor_config.json``, ``loss_curve.json``, ``pretrain_info.json`` (time, device,
-    parameters) and ``probe.npz`` (an input and the backbone's output on it before saving, to check
-    a reload). An interrupted run resumes from its last checkpoint.
+    ``model_cfg`` sizes the model and ``pcfg`` is the recipe (a profile's ``model`` and
+    ``pretrain`` sections; :func:`redundancy.pipeline.pretrained_dir` hands them over). The folder
+    holds ``config.json`` + ``model.safetensors`` (the backbone, ``layerdrop`` 0), the feature
+    extractor's ``preprocessor_config.json``, ``loss_curve.json``, ``pretrain_info.json`` (time,
+    device, parameters) and ``probe.npz`` (an input and the backbone's output on it before saving,
+    to check a reload). An interrupted run resumes from its last checkpoint.
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}: expected one of {', '.join(FAMILIES)}")
-    profile = load_profile(profile)
     device = resolve_device(device)
-    if corpus_dir is None:
-        from .corpus import build_pretrain_corpus
-
-        corpus_dir = build_pretrain_corpus(profile)
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"pre-training corpus folder {corpus_dir} does not exist")
     stage = f"pretrain-{family}"
-    config = stage_config(family, profile)
+    config = stage_config(family, model_cfg, pcfg)
     inputs = [cache.key_of(corpus_dir)]
     targets_dir = None
     if family != "wav2vec2":
-        targets_dir = build_targets(profile, corpus_dir, progress=progress)
+        targets_dir = build_targets(pcfg, corpus_dir, progress=progress)
         inputs.append(cache.key_of(targets_dir))
     key = cache.stage_key(stage, config, inputs, code=CODE)
 
     def build(out: Path) -> None:
         waves = load_corpus(corpus_dir, progress=progress)
         if family == "wav2vec2":
-            recipe = wav2vec2_recipe(profile, waves, device)
+            recipe = wav2vec2_recipe(model_cfg, pcfg, waves, device)
         else:
-            recipe = masked_prediction_recipe(family, profile, waves, load_targets(targets_dir), device)
-        state = train(recipe, profile.pretrain, cache.work_dir(stage, key), progress=progress)
+            recipe = masked_prediction_recipe(family, model_cfg, pcfg, waves, load_targets(targets_dir), device)
+        state = train(recipe, pcfg, cache.work_dir(stage, key), progress=progress)
         save_backbone(recipe.backbone(), out, probe=waves[0][: SAMPLE_RATE])
         cache.atomic_write_json(out / "loss_curve.json", state["log"])
         cache.atomic_write_json(out / "pretrain_info.json", {
-            "family": family, "steps": profile.pretrain.steps, "seconds": round(state["seconds"], 2),
+            "family": family, "steps": pcfg.steps, "seconds": round(state["seconds"], 2),
             "device": device, "torch_threads": torch.get_num_threads(),
             "parameters": sum(p.numel() for p in recipe.backbone().parameters()),
             "trained_parameters": sum(p.numel() for p in recipe.module.parameters()),
@@ -575,9 +569,13 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_cli(args: argparse.Namespace) -> int:
+    from .corpus import build_pretrain_corpus
+
+    profile = load_profile(args.profile)
+    corpus_dir = args.corpus or build_pretrain_corpus(profile)
     families = FAMILIES if args.family == "all" else (args.family,)
     for family in families:
-        folder = pretrain(family, args.profile, device=args.device, corpus_dir=args.corpus)
+        folder = pretrain(family, profile.model, profile.pretrain, corpus_dir=corpus_dir, device=args.device)
         info = json.loads((folder / "pretrain_info.json").read_text())
         print(f"{family}: {folder} ({info['seconds']:.0f} s on {info['device']})")
     return 0

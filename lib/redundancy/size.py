@@ -22,12 +22,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from .audio import SAMPLE_RATE
 from .models import base_model
 
 COMPONENTS: tuple[str, ...] = (
     "cnn_encoder", "feature_projection", "positional_conv", "transformer", "head", "mimicker", "other",
 )
-SAMPLE_RATE = 16_000
 _ATTENTION_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 
 

@@ -22,7 +22,7 @@ import torch
 
 from .config import FAMILIES, Profile, load_profile, resolve_device
 
-SAMPLE_RATE = 16_000
+from .audio import SAMPLE_RATE
 #: The words task of the paper (Speech Commands v0.02 without ``_silence_``): the head's classes.
 NUM_LABELS = 35
 #: The paper's claims (abstract, ICASSP version): size -95..98 %, inference time up to -94 %.

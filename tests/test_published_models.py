@@ -1,0 +1,48 @@
+"""The published mini models (models/mini/, committed): each is current for the mini recipe, its
+weights match their hash, and it reproduces its committed test accuracy from the stored weights.
+
+This synthesises the mini corpus (deterministic; a few minutes, cached afterwards) to get the test
+clips the models were scored on, and checks its hash against the models' provenance.
+"""
+
+import json
+
+import pytest
+
+from redundancy import publish
+from redundancy.config import load_profile
+from redundancy.make_models import corpus_hash, evaluate_published, planned_runs
+
+pytestmark = pytest.mark.slow
+MINI = load_profile("mini")
+RUNS = [r for r in planned_runs(MINI) if r.state != "pretrained"]
+
+
+@pytest.fixture(scope="module")
+def mini_corpus():
+    from redundancy.corpus import build_corpus
+
+    return build_corpus(MINI, progress=False)
+
+
+def test_every_published_mini_model_is_current_and_intact():
+    index = publish.models_root("mini") / "index.json"
+    assert index.is_file(), "models/mini/index.json is missing: run `make models` and commit models/mini"
+    assert json.loads(index.read_text())["recipe_hash"] == publish.recipe_hash(MINI)
+    for run in planned_runs(MINI):
+        publish.check_published(publish.model_path("mini", run.family, run.state, run.seed, run.control), MINI)
+
+
+def test_the_rebuilt_corpus_is_the_one_the_models_saw(mini_corpus):
+    index = json.loads((publish.models_root("mini") / "index.json").read_text())
+    assert corpus_hash(mini_corpus) == index["corpus_hash"]
+
+
+@pytest.mark.parametrize("run", [r for r in RUNS if r.control is None], ids=lambda r: r.label)
+def test_published_model_reproduces_its_test_accuracy(run, mini_corpus):
+    folder = publish.model_path("mini", run.family, run.state, run.seed)
+    committed = json.loads((folder / "metrics.json").read_text())
+    again = evaluate_published(folder, MINI, mini_corpus)
+    # the same weights and clips give the same predictions; one clip of slack for a CPU whose
+    # floating-point summation order differs at an exact tie
+    assert abs(again["accuracy"] - committed["accuracy"]) <= 1.0 / committed["n_test"] + 1e-12
