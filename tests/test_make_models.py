@@ -61,6 +61,7 @@ def test_every_planned_model_is_published_with_provenance(published, swept, monk
         for key in ("git_commit", "versions", "corpus_hash", "device", "train_seconds"):
             assert key in provenance
         assert (folder / "model.safetensors").is_file() == (run.control is None)
+        assert (folder / "metrics.json").is_file()
     index = json.loads((root / "models" / "smoke" / "index.json").read_text())
     assert index["recipe_hash"] == publish.recipe_hash(smoke)
     # results/<profile>/baselines.json keeps its shape and adds seeds and both controls

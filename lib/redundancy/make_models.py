@@ -206,6 +206,7 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
             remeasure(dest, profile, root, device)
         if run.state == "pretrained":
             write_probe(dest, profile, root, device)
+            write_pretrain_metrics(dest)
     from .baselines import baselines_report
 
     report = baselines_report(profile)
@@ -221,6 +222,28 @@ def write_probe(folder: Path, profile: Profile, corpus_root: Path, device: str =
     result = backbone_probe(folder, corpus_root, device)
     (Path(folder) / "probe.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def write_pretrain_metrics(folder: Path, window: int = 5) -> dict[str, Any]:
+    """``metrics.json`` of a published backbone: its pre-training outcome (mean loss and masked-
+    prediction accuracy over the last ``window`` logged steps, steps, time, parameters) and the
+    per-layer probe summary, read from the files the folder already holds."""
+    folder = Path(folder)
+    curve = json.loads((folder / "loss_curve.json").read_text())[-window:]
+    info = json.loads((folder / "pretrain_info.json").read_text())
+    probe = json.loads((folder / "probe.json").read_text())
+    trained, twin = probe["pretrained"]["accuracy"], probe["random_init"]["accuracy"]
+    metrics = {
+        "state": "pretrained", "family": info["family"], "steps": info["steps"],
+        "train_seconds": info["seconds"], "parameters": info["parameters"],
+        "final_loss": float(np.mean([e["loss"] for e in curve])),
+        "final_masked_accuracy": float(np.mean([e["accuracy"] for e in curve])),
+        "probe_best_layer": int(np.argmax(trained)), "probe_best_accuracy": float(max(trained)),
+        "probe_layer0_accuracy": float(trained[0]), "probe_random_twin_best_accuracy": float(max(twin)),
+        "probe_chance": probe["pretrained"]["chance"],
+    }
+    publish.update_metrics(folder, metrics)
+    return metrics
 
 
 def backbone_probe(folder: Path, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
