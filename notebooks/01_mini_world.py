@@ -257,8 +257,7 @@ from redundancy.similarity import similarity_matrix
 fig, axes = plt.subplots(1, len(CHECKPOINTS), figsize=(4 * len(CHECKPOINTS), 3.6), squeeze=False)
 for ax, name in zip(axes[0], CHECKPOINTS):
     states = pipeline.hidden_states(P, name, "pretrained", DEVICE)
-    layers = [x - x.mean(0) for x in states.representations("flatten")]
-    matrix = similarity_matrix(layers, "cka")
+    matrix = similarity_matrix(states.representations("flatten"), "cka")  # centred inside, as the paper says
     image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis", origin="lower")
     ax.set(title=f"{name} (pre-trained)", xlabel="layer", ylabel="layer")
 fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="linear CKA")
