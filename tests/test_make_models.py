@@ -18,9 +18,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def swept(smoke):
-    """The smoke profile with a two-rate learning-rate sweep of two steps per family."""
+    """The smoke profile with a two-rate learning-rate sweep per family (each trial: its run up to the first validation)."""
     return dataclasses.replace(smoke, finetune=dataclasses.replace(
-        smoke.finetune, lr_candidates=(2e-3, 5e-4), lr_sweep_steps=2))
+        smoke.finetune, lr_candidates=(2e-3, 5e-4)))
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +154,38 @@ def test_finetuning_resumes_after_an_interruption(tmp_path, smoke, smoke_corpus,
         torch.testing.assert_close(b[name], tensor, rtol=0, atol=1e-6, msg=name)
     np.testing.assert_array_equal(np.load(straight / "test_predictions.npz")["predictions"],
                                   np.load(resumed / "test_predictions.npz")["predictions"])
+
+
+def test_a_sweep_prefix_is_continued_by_the_whole_run(tmp_path, smoke, smoke_corpus, monkeypatch):
+    """A learning-rate trial stops after its first validation, as its own artifact; the whole run
+    with that rate then continues from the trial's checkpoint (it does not train those steps again)
+    and ends where an uninterrupted run ends."""
+    from transformers import AutoModelForAudioClassification
+
+    from redundancy.finetune import finetune
+    from redundancy import pipeline
+
+    backbone = pipeline.pretrained_dir(smoke, "wavlm", "cpu", progress=False)  # the shared smoke model (project cache)
+    whole = dataclasses.replace(smoke.finetune, max_steps=6, evaluations=3)
+    kw = dict(corpus_root=smoke_corpus, speaker_min_utterances=smoke.corpus.speaker_min_utterances,
+              device="cpu", progress=False)
+
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "straight"))
+    straight = finetune(backbone, "words", whole, **kw)
+
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "swept"))
+    trial = finetune(backbone, "words", dataclasses.replace(whole, stop_after_evaluations=1), **kw)
+    trial_log = json.loads((trial / "train_log.json").read_text())
+    assert trial_log["summary"]["train_steps"] == 2 and len(trial_log["validation"]) == 1
+    continued = finetune(backbone, "words", whole, **kw)
+    assert continued != trial
+    log = json.loads((continued / "train_log.json").read_text())
+    assert log["summary"]["resumed"] is True and log["summary"]["train_steps"] == 6
+    assert [v["step"] for v in log["validation"]] == [2, 4, 6]
+    a = AutoModelForAudioClassification.from_pretrained(str(straight)).state_dict()
+    b = AutoModelForAudioClassification.from_pretrained(str(continued)).state_dict()
+    for name, tensor in a.items():
+        torch.testing.assert_close(b[name], tensor, rtol=0, atol=1e-6, msg=name)
 
 
 def test_paper_profile_runs_end_to_end_on_local_real_architecture(tmp_path, smoke_corpus, monkeypatch):

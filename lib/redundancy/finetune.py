@@ -27,6 +27,10 @@ from .stats import bootstrap_mean_ci
 
 STAGE = "finetune"
 #: The modules whose code decides a fine-tuned checkpoint (part of its cache key).
+#: Recipe fields that say what a profile plans (seeds, tasks, the sweep), not how one run trains;
+#: ``stop_after_evaluations`` keys the stopped run's artifact only (see :func:`finetune`).
+NOT_THE_RUN = ("seeds", "tasks", "random_init_control", "lr_candidates", "lr_sweep_evaluations",
+               "stop_after_evaluations")
 CODE = ("redundancy.finetune", "redundancy.models", "redundancy.preprocess", "redundancy.commands")
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "test_predictions.npz"
@@ -209,6 +213,20 @@ def _training_args(cfg: FinetuneConfig, out: Path, device: str, n_train: int, pr
     )
 
 
+def StopAfterStep(step: int):
+    """A Trainer callback that ends training after ``step`` optimiser steps (a validation and
+    checkpoint step): the schedule stays the whole run's, so the run can continue from there."""
+    from transformers import TrainerCallback
+
+    class _Stop(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step >= step:
+                control.should_training_stop = True
+            return control
+
+    return _Stop()
+
+
 def _accuracy_metric(eval_prediction: Any) -> dict[str, float]:
     logits = eval_prediction.predictions
     logits = logits[0] if isinstance(logits, tuple) else logits
@@ -248,14 +266,18 @@ def finetune(
     config = {
         "task": task,
         # the run's recipe; which seeds and tasks a profile plans is not part of one run
-        "finetune": {k: v for k, v in dataclasses.asdict(cfg).items()
-                     if k not in ("seeds", "tasks", "random_init_control")},
+        "finetune": {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_THE_RUN},
         "random_init": random_init,
         "train_cnn": train_cnn,
         "seed": seed,
         "speakers": [speaker_min_utterances, speaker_split_seed],
     }
     inputs = [_source_key(source), _corpus_key(corpus_root)]
+    # A run stopped early (a sweep's prefix) is its own artifact, but it checkpoints into the whole
+    # run's work folder, so that the whole run continues from it instead of starting over.
+    work_key = cache.stage_key(STAGE, config, inputs, code=CODE)
+    artifact_config = dict(config, stop_after_evaluations=cfg.stop_after_evaluations) \
+        if cfg.stop_after_evaluations > 0 else config
 
     def build(out: Path) -> None:
         split_kw = dict(min_utterances=speaker_min_utterances, seed=speaker_split_seed)
@@ -271,7 +293,7 @@ def finetune(
             model.freeze_feature_encoder()
         train_data = ClipDataset(train.load_all(progress=progress), train.labels, normalize)
         val_data = ClipDataset(validation.load_all(progress=progress), validation.labels, normalize)
-        work = cache.work_dir(STAGE, cache.stage_key(STAGE, config, inputs, code=CODE))
+        work = cache.work_dir(STAGE, work_key)
         backbone = base_model(model)
         encoder = backbone.feature_extractor
         if frozen and cfg.precompute_cnn_features and not random_init:
@@ -300,7 +322,7 @@ def finetune(
         summary.update(json.loads((out / "train_log.json").read_text())["summary"])
         (out / METRICS_FILE).write_text(json.dumps(summary, indent=2))
 
-    return cache.build_artifact(STAGE, config, build, inputs=inputs, code=CODE)
+    return cache.build_artifact(STAGE, artifact_config, build, inputs=inputs, code=CODE)
 
 
 def _corpus_key(root: Path) -> str:
@@ -317,8 +339,9 @@ def _run_trainer(model, train_data: ClipDataset, val_data: ClipDataset, cfg: Fin
     from transformers import Trainer
 
     args = _training_args(cfg, work, device, len(train_data), progress, seed)
+    callbacks = [StopAfterStep(args.eval_steps * cfg.stop_after_evaluations)] if cfg.stop_after_evaluations > 0 else []
     trainer = Trainer(model=model, args=args, train_dataset=train_data, eval_dataset=val_data,
-                      compute_metrics=_accuracy_metric)
+                      compute_metrics=_accuracy_metric, callbacks=callbacks)
     resume = any(p.name.startswith("checkpoint-") for p in work.iterdir())
     timer_file = work / "seconds_before_resume.json"
     earlier = float(json.loads(timer_file.read_text())["seconds"]) if resume and timer_file.is_file() else 0.0

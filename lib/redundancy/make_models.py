@@ -40,7 +40,7 @@ class Run:
     seed: int | None = None
     control: str | None = None
     learning_rate: float | None = None  # None: the profile's; else this run's (sweep, chosen rate)
-    sweep: bool = False  # a short learning-rate trial (``finetune.lr_sweep_steps``), not published
+    sweep: bool = False  # a learning-rate trial: the run's first ``finetune.lr_sweep_evaluations`` validations
 
     @property
     def label(self) -> str:
@@ -48,12 +48,13 @@ class Run:
 
 
 def run_profile(profile: Profile, run: Run) -> Profile:
-    """The profile a run trains with: its own learning rate, and the short schedule of a trial."""
+    """The profile a run trains with: its own learning rate; a trial stops after its first
+    validations (the whole run's schedule, so the chosen rate's run continues from there)."""
     cfg = profile.finetune
     if run.learning_rate is not None:
         cfg = dataclasses.replace(cfg, learning_rate=run.learning_rate)
     if run.sweep:
-        cfg = dataclasses.replace(cfg, max_steps=cfg.lr_sweep_steps, evaluations=1)
+        cfg = dataclasses.replace(cfg, stop_after_evaluations=cfg.lr_sweep_evaluations)
     return dataclasses.replace(profile, finetune=cfg)
 
 
@@ -178,7 +179,9 @@ def _write_trials(profile: Profile, trials: dict[str, dict[float, float]]) -> No
     root = publish.models_root(profile.name)
     root.mkdir(parents=True, exist_ok=True)
     record = {family: {"validation_accuracy": {str(lr): acc for lr, acc in sorted(results.items())},
-                       "chosen": choose_learning_rate(results), "steps": profile.finetune.lr_sweep_steps}
+                       "chosen": choose_learning_rate(results),
+                       "evaluations": profile.finetune.lr_sweep_evaluations,
+                       "of_evaluations": profile.finetune.evaluations, "epochs": profile.finetune.epochs}
               for family, results in trials.items()}
     (root / "lr_sweep.json").write_text(json.dumps(record, indent=2, sort_keys=True))
 
