@@ -48,6 +48,7 @@ from redundancy.baselines import baselines_table, confusion_matrix, published_re
 from redundancy.commands import WORDS
 from redundancy.config import load_profile, resolve_device
 from redundancy.paths import display_path
+from redundancy.quality import quality_note
 
 P = load_profile(profile)
 DEVICE = resolve_device(device)
@@ -96,12 +97,14 @@ for ax, task in zip(axes[0], tasks):
 fig.tight_layout()
 
 # %% [markdown]
-# A model near chance has failed its task: later chapters flag it instead of analysing it.
+# Every chapter applies one rule to these numbers (`redundancy.quality`): a model below twice the
+# chance level **failed** its task and is flagged, not analysed; one that learned but stays below
+# 0.5 is **weak**: its results are shown, marked, but its relative numbers ("keeps 95 %") are not
+# comparable with the paper's teachers, and the scorecard does not count it.
 
 # %%
-flags = table[table["accuracy"] < 2 * table["chance"]]
-print("near chance (below twice the chance level):", "none" if flags.empty else "")
-flags[["model", "init", "task", "accuracy", "chance"]] if not flags.empty else None
+table["quality"] = [quality_note(acc, round(1 / chance)) for acc, chance in zip(table["accuracy"], table["chance"])]
+table[["model", "init", "task", "accuracy", "quality"]]
 
 # %% [markdown]
 # ## Training curves

@@ -53,6 +53,7 @@ from tqdm import tqdm
 from redundancy import cache, paths, pipeline, prune_sweep
 from redundancy.config import load_profile, resolve_device, task_seeds
 from redundancy.plots import ORDER_STYLE, heatmap_with_blocks, pruning_curves
+from redundancy.quality import model_quality
 
 P = load_profile(profile)
 DEVICE = resolve_device(device)
@@ -91,9 +92,11 @@ print(f"blocks run: {work.blocks_run.sum()} (+ {work.greedy_blocks_run.sum()} fo
 # %% [markdown]
 # ## Are the models worth pruning?
 #
-# A model near chance has nothing to lose: its curves would say nothing about redundancy. Models
-# whose unpruned accuracy is below twice the chance level are flagged and left out of the
-# conclusions below (their curves are still drawn).
+# A model near chance has nothing to lose: its curves would say nothing about redundancy. Every
+# chapter applies one rule (`redundancy.quality`): a model below twice the chance level *failed*
+# its task and is left out of the conclusions below (its curves are still drawn); a model that
+# learned but stays below 0.5 is *weak*: its curves are real, but "keeps 95 % of the accuracy" of a
+# weak model is not comparable with the paper's teachers (0.97-0.99).
 
 # %%
 rows = []
@@ -104,10 +107,10 @@ for name in MODELS:
                      "unpruned accuracy": round(r["unpruned_accuracy"], 3),
                      "per seed": [round(a, 3) for a in r["unpruned_accuracy_seeds"]],
                      "chance": round(r["chance_uniform"], 3),
-                     "usable": r["unpruned_accuracy"] > 2 * r["chance_uniform"]})
-quality = pd.DataFrame(rows)
-USABLE = {(row.model, row.task) for row in quality.itertuples() if row.usable}
-quality
+                     "quality": model_quality(r["unpruned_accuracy"], round(1 / r["chance_uniform"]))})
+models_quality = pd.DataFrame(rows)
+QUALITY = {(row.model, row.task): row.quality for row in models_quality.itertuples()}
+models_quality
 
 # %% [markdown]
 # ## Accuracy as blocks go
@@ -120,7 +123,7 @@ quality
 def draw(task: str) -> None:
     fig, axes = plt.subplots(1, len(MODELS), figsize=(4.2 * len(MODELS), 3.4), squeeze=False, sharey=True)
     for ax, name in zip(axes[0], MODELS):
-        flag = "" if (name, task) in USABLE else " (near chance)"
+        flag = {"failed": " (failed its task)", "weak": " (weak)"}.get(QUALITY[(name, task)], "")
         pruning_curves(ax, results["models"][name][task], title=f"{name} / {task}{flag}")
     axes[0, -1].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"pruning without post-training, {task} ({P.name} profile)")
@@ -154,7 +157,7 @@ for name in MODELS:
                          "at 95 % (fraction)": round(entry["max_removed_at_95"] / r["n_layers"], 2),
                          "at 50 %": entry["max_removed_at_50"],
                          "paper at 50 % (base model)": "" if paper is None else paper,
-                         "usable model": (name, task) in USABLE})
+                         "model quality": QUALITY[(name, task)]})
 removable = pd.DataFrame(rows)
 removable.pivot_table(index=["task", "model"], columns="order", values="at 95 %", aggfunc="first")
 

@@ -101,7 +101,7 @@ for task in tasks:
     for name in MODELS:
         run = mimicking.run_teacher(P, name, task=task, seed=SEED, device=DEVICE, variants=GRID)
         runs.append(run)
-        flag = "  NEAR CHANCE: relative accuracies are not meaningful" if run.near_chance else ""
+        flag = "  TEACHER FAILED ITS TASK (redundancy.quality): relative accuracies mean nothing" if run.near_chance else ""
         print(f"{name}/{task}: teacher accuracy {run.teacher_accuracy:.3f}, 2-layer targets {run.layers} "
               f"({run.layer_note}){flag}")
 

@@ -42,6 +42,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown
 
+from redundancy import quality
 from redundancy import scorecard as sc
 from redundancy.cache import atomic_write_json
 from redundancy.config import load_profile
@@ -57,12 +58,13 @@ print(f"profile={P.name}; results in {display_path(RESULTS)}: {', '.join(present
 # %% [markdown]
 # ## The rules
 #
-# The thresholds are constants of `redundancy.scorecard`, so that the rule the chapter states is the
-# rule the code applies:
+# The thresholds are constants of `redundancy.scorecard` (and, for which models count, of
+# `redundancy.quality`, the rule every chapter uses), so that the rule the chapter states is the rule
+# the code applies:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"a model counts only with words test accuracy >= {sc.MIN_TASK_ACCURACY} (chance: 1/35 = {1 / 35:.3f})")
+print(f"a model counts only with words test accuracy >= {quality.STRONG_ACCURACY} (chance: 1/35 = {1 / 35:.3f})")
 for claim, rule in sc.RULES.items():
     print(f"{claim}: {rule}")
 
@@ -132,7 +134,7 @@ flagged if len(flagged) else "no model flagged"
 #
 # ## Exercises
 #
-# 1. Lower `sc.MIN_TASK_ACCURACY` to 0.1 and recompute `sc.scorecard_from_folder(RESULTS)`. Which
+# 1. Lower `quality.STRONG_ACCURACY` to 0.1 and recompute `sc.scorecard_from_folder(RESULTS)`. Which
 #    verdicts change? Is a model at 0.15 accuracy evidence for or against a redundancy claim?
 # 2. C1's rule counts blocks of at least `BLOCK_MIN_LAYERS` layers in the CKA map. Write a rule that
 #    also checks the paper's sizes (first block 2/3 to 3/4 of the layers, second the last 4-5) with

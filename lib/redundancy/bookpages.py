@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .notebook_tools import RUN_METADATA
-from .scorecard import (MIN_TASK_ACCURACY, load_results, markdown_table, scorecard, scorecard_from_folder,
+from .quality import model_quality, quality_note
+from .scorecard import (WORDS_CLASSES, load_results, markdown_table, scorecard, scorecard_from_folder,
                         task_accuracy)
 
 GENERATED = Path("book") / "_generated"
@@ -208,7 +209,8 @@ def key_figure(results: Path, profile: str, out: Path) -> Path:
         entry = data["models"][model]["words"]
         acc = accuracy.get(model)
         note = "" if acc is None else f"\nwords accuracy {acc:.2f}" + (
-            " (failed its task: not scored)" if acc < MIN_TASK_ACCURACY else "")
+            "" if model_quality(acc, WORDS_CLASSES) == "strong"
+            else f" ({quality_note(acc, WORDS_CLASSES).split(':')[0]}: not scored)")
         heatmap_with_blocks(ax, entry["metrics"]["cka"], [tuple(b) for b in entry["blocks"]["cka"]],
                             title=f"{model}, fine-tuned on words: CKA{note}", cbar=False, tick_step=2)
     if not models:

@@ -96,7 +96,7 @@ class FinetuneConfig:
     """Fine-tuning with the standard audio-classification head."""
 
     tasks: tuple[str, ...] = ("words", "speakers")
-    epochs: float = 2.0
+    epochs: float = 3.0
     max_steps: int = -1  # >0 overrides epochs
     batch_size: int = 32
     learning_rate: float = 2e-3
@@ -111,7 +111,7 @@ class FinetuneConfig:
     # Empty: every run uses learning_rate.
     lr_candidates: tuple[float, ...] = ()
     lr_sweep_evaluations: int = 1
-    evaluations: int = 4  # validation passes (and checkpoints) per run; the best one is kept
+    evaluations: int = 6  # validation passes (and checkpoints) per run; the best one is kept
     # Stop after this many validation passes of the schedule (0: run it all). Only the sweep sets
     # it; the schedule itself (warm-up, decay) stays that of the whole run.
     stop_after_evaluations: int = 0
@@ -274,7 +274,7 @@ def _smoke() -> Profile:
             num_clusters=8, kmeans_iterations=10, num_negatives=10, max_seconds=1.5, log_every=10,
             save_every=50,
         ),
-        finetune=FinetuneConfig(epochs=1.0, max_steps=6, batch_size=8, bootstrap=100),
+        finetune=FinetuneConfig(epochs=1.0, max_steps=6, batch_size=8, bootstrap=100, evaluations=3),
         analysis=AnalysisConfig(
             n_utterances=32, batch_size=16, knn_ks=(1, 2, 4, 8), knn_k=8, bootstrap=20,
         ),

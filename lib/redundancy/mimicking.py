@@ -248,8 +248,10 @@ class TeacherRun:
 
 
 def is_near_chance(metrics: dict[str, Any]) -> bool:
-    """A fine-tuned model whose 95 % interval reaches down to twice the uniform chance level."""
-    return float(metrics["ci95"][0]) <= 2.0 * float(metrics["chance_uniform"])
+    """A fine-tuned model that failed its task (:func:`redundancy.quality.model_quality`)."""
+    from .quality import model_quality
+
+    return model_quality(float(metrics["accuracy"]), int(metrics["n_classes"])) == "failed"
 
 
 def _record(network: str, variant: Variant | None, accuracy: float, teacher_accuracy: float,

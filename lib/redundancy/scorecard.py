@@ -2,8 +2,8 @@
 
 The paper's numbers are constants cited by section or table (PAPER.md); this run's numbers are read
 from ``results/<profile>/*.json`` and never typed in. A claim whose results file does not exist yet
-is "not yet measured". A fine-tuned model that failed its task (below ``MIN_TASK_ACCURACY`` on the
-words) is flagged and never counts as support for a claim about redundancy: pruning or mimicking a
+is "not yet measured". A fine-tuned model that is not ``strong`` on the words (:mod:`redundancy.quality`:
+below ``STRONG_ACCURACY``) is flagged and never counts as support for a claim about redundancy: pruning or mimicking a
 model that does not work says nothing about a transformer stack that does.
 
 Verdicts aggregate one pass/fail check per model (or per real architecture):
@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from . import quality
+
 HOLDS = "holds"
 PARTLY = "partly"
 FAILS = "does not hold"
@@ -26,7 +28,7 @@ NOT_MEASURED = "not yet measured"
 VERDICTS = (HOLDS, PARTLY, FAILS, NOT_TESTABLE, NOT_MEASURED)
 
 TASK = "words"  # the paper's only task; speakers is this book's extension and is not scored
-MIN_TASK_ACCURACY = 0.5  # below this on the 35 words a model "failed its task" (chance is 0.029)
+WORDS_CLASSES = 35
 BLOCK_MIN_LAYERS = 2  # a "main block" spans at least this many transformer layers
 PRUNE_FRACTION_AT_95 = 0.25  # the paper's lower end: BI / kNN-BI prune 25-42 % at 95 % (§3.2)
 PAPER_ORDERS = ("bi", "knn-bi")
@@ -141,8 +143,8 @@ def usable_models(results: dict[str, Any], models: list[str]) -> tuple[list[str]
         acc = accuracy.get(model)
         if acc is None:
             flagged[model] = "no baseline accuracy"
-        elif acc < MIN_TASK_ACCURACY:
-            flagged[model] = f"failed its task: words accuracy {acc:.2f} < {MIN_TASK_ACCURACY}"
+        elif quality.model_quality(acc, WORDS_CLASSES) != "strong":
+            flagged[model] = "words " + quality.quality_note(acc, WORDS_CLASSES)
         else:
             usable.append(model)
     return usable, flagged
