@@ -116,6 +116,30 @@ def training_curves(report: dict[str, Any]) -> dict[str, dict[str, list[dict[str
     return curves
 
 
+def convergence_table(curves: dict[str, dict[str, list[dict[str, float]]]], rising: float = 0.02):
+    """Per run: where validation accuracy peaked, and whether it was still rising at the end.
+
+    ``still rising`` means the last validation pass gained more than ``rising`` over the one before:
+    such a run stopped before converging, and more epochs would likely help. Runs with fewer than
+    two validation passes say nothing about convergence (None).
+    """
+    import pandas as pd
+
+    rows = []
+    for label, data in curves.items():
+        val = data["validation"]
+        accs = [point["accuracy"] for point in val]
+        last_gain = accs[-1] - accs[-2] if len(accs) >= 2 else None
+        best = max(range(len(accs)), key=accs.__getitem__) if accs else None
+        rows.append({"run": label, "passes": len(accs),
+                     "best validation": accs[best] if accs else None,
+                     "best at epoch": val[best]["epoch"] if accs else None,
+                     "last gain": last_gain,
+                     "still rising": None if last_gain is None else bool(last_gain > rising),
+                     "final train loss": data["curve"][-1]["loss"] if data["curve"] else None})
+    return pd.DataFrame(rows)
+
+
 def confusion_matrix(folder: str | Path, n_classes: int) -> np.ndarray:
     """Row-normalised confusion matrix (true x predicted) of a fine-tuned model's test predictions."""
     data = np.load(Path(folder) / "test_predictions.npz")

@@ -49,7 +49,15 @@ PAGE_PROBE = """(() => {
   const main = document.querySelector('main, article, [role=main]') || document.body;
   const wide = [...document.querySelectorAll('div.cell_input pre, div.highlight-python pre')]
     .filter(p => p.scrollWidth > p.clientWidth + 2).map(p => p.textContent.split('\\n')[0].slice(0, 60));
-  return {wide_code: wide, title: document.title, h1: (document.querySelector('h1') || {}).textContent || '',
+  const view = document.documentElement.clientWidth;
+  const over = [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > view + 2)
+    .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > view + 2))
+    .map(e => `${e.tagName.toLowerCase()}${e.className ? '.' + String(e.className).split(' ')[0] : ''}: ` +
+              `${Math.round(e.getBoundingClientRect().right)} px, ${(e.textContent || '').trim().slice(0, 40)}`);
+  const shifted = [...document.querySelectorAll('*')].filter(e => e.scrollLeft > 0)
+    .map(e => `${e.tagName.toLowerCase()}${e.className ? '.' + String(e.className).split(' ')[0] : ''}: ${e.scrollLeft} px`);
+  return {shifted: shifted.slice(0, 3), page_width: document.documentElement.scrollWidth, view_width: view, overflow: over.slice(0, 3),
+          wide_code: wide, title: document.title, h1: (document.querySelector('h1') || {}).textContent || '',
           text_length: (main.innerText || '').trim().length, images: imgs, links: links, ids: ids,
           body_text: document.body.innerText};
 })()"""
@@ -164,6 +172,11 @@ def check_page(cdp: CDPSession, session: str, url: str, base: str, machine_paths
         report.problems.append("no heading (h1): the page did not render")
     if value.get("text_length", 0) < 200:
         report.problems.append(f"almost no text ({value.get('text_length', 0)} characters)")
+    if value.get("page_width", 0) > value.get("view_width", 0) + 2:
+        report.problems.append(f"the page scrolls sideways ({value['page_width']} px in a {value['view_width']} px "
+                               f"window); widest: {'; '.join(value.get('overflow', [])) or 'unknown'}")
+    for element in value.get("shifted", []):
+        report.problems.append(f"a container is scrolled sideways on load ({element})")
     for first_line in value.get("wide_code", []):
         report.problems.append(f"code block scrolls sideways (starts {first_line!r})")
     images = value.get("images", [])
@@ -180,9 +193,13 @@ def check_page(cdp: CDPSession, session: str, url: str, base: str, machine_paths
     if screenshot is not None:
         size = cdp.call("Page.getLayoutMetrics", {}, session).get("cssContentSize", {})
         height = min(int(size.get("height", 900)), SCREENSHOT_MAX_HEIGHT)
-        shot = cdp.call("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": 1280, "height": max(height, 1), "scale": 1}}, session)
+        # A window as tall as the page, settled before the capture: capturing beyond the viewport
+        # caught the theme's layout mid-change (the article shifted left in some screenshots).
+        cdp.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": max(height, 1),
+                                                        "deviceScaleFactor": 1, "mobile": False}, session)
+        cdp.drain(SETTLE_S)
+        shot = cdp.call("Page.captureScreenshot", {"format": "png"}, session)
+        cdp.call("Emulation.clearDeviceMetricsOverride", {}, session)
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         screenshot.write_bytes(base64.b64decode(shot["data"]))
     links = [link for link in value.get("links", []) if link.startswith(base)]

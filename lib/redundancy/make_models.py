@@ -201,7 +201,8 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
         seconds = _train_seconds(folder)
         record = publish.provenance_record(
             profile, family=run.family, state=run.state, seed=run.seed, control=run.control,
-            corpus_hash=data_hash, seconds=seconds, device=device, cache_key=folder.name)
+            corpus_hash=data_hash, seconds=seconds, device=device, cache_key=folder.name,
+            threads=_train_threads(folder))
         if run.state != "pretrained":  # the rate this run trained with (a family's sweep may choose it)
             record["finetune"] = dataclasses.asdict(run_profile(profile, run).finetune)
         publish.export(folder, dest, record, with_weights=run.control is None)
@@ -265,6 +266,16 @@ def backbone_probe(folder: Path, corpus_root: Path, device: str = "cpu") -> dict
               "random_init": layer_probe(twin, corpus_root, normalize, n_train=1500, device=device),
               "features": "mean over frames of each layer; layer 0 = feature projection output"}
     return result
+
+
+def _train_threads(folder: Path) -> int | None:
+    """The torch threads a run trained with, as its training log recorded them (None: not recorded)."""
+    for name in ("train_log.json", "pretrain_info.json"):
+        path = Path(folder) / name
+        if path.is_file():
+            record = json.loads(path.read_text())
+            return record.get("summary", record).get("torch_threads")
+    return None
 
 
 def _train_seconds(folder: Path) -> float | None:

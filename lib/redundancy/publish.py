@@ -233,8 +233,10 @@ def update_metrics(folder: Path, metrics: dict[str, Any]) -> None:
 
 
 def provenance_record(profile: Any, *, family: str, state: str, seed: int | None, control: str | None,
-                      corpus_hash: str, seconds: float | None, device: str, cache_key: str) -> dict[str, Any]:
-    """The provenance of one published model (see the module docstring)."""
+                      corpus_hash: str, seconds: float | None, device: str, cache_key: str,
+                      threads: int | None = None) -> dict[str, Any]:
+    """The provenance of one published model (see the module docstring). ``threads``: the torch
+    threads the run trained with (a worker's, not this process's); None: this process's."""
     import platform
 
     import torch
@@ -249,7 +251,7 @@ def provenance_record(profile: Any, *, family: str, state: str, seed: int | None
         "corpus_hash": corpus_hash,
         "train_seconds": seconds,
         "device": device,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": threads if threads is not None else torch.get_num_threads(),
         "machine": platform.machine(),
         "versions": package_versions(),
         "git_commit": git_commit(),

@@ -5,7 +5,7 @@ read a model's results, so they share this rule. A model is then never "usable" 
 "failed" in another.
 
 * ``failed``: test accuracy below ``FAILED_CHANCE_MULTIPLE`` times the uniform chance level
-  (1 / classes). The model did not learn its task, so its pruning curves and relative accuracies
+  (1 / classes; for few classes at most halfway from chance to perfect). The model did not learn its task, so its pruning curves and relative accuracies
   say nothing. Chapters flag it and leave it out of their conclusions.
 * ``weak``: it learned, but it is below ``STRONG_ACCURACY``. Relative numbers ("keeps 95 % of the
   accuracy") of such a model cannot be compared with the paper's teachers (0.97-0.99). Chapters
@@ -30,11 +30,18 @@ def chance_level(n_classes: int) -> float:
     return 1.0 / n_classes
 
 
+def failure_line(n_classes: int) -> float:
+    """The accuracy below which a model failed: twice chance, capped halfway between chance and
+    perfect (twice chance is 1.0 for a two-way task, which no model could clear)."""
+    chance = chance_level(n_classes)
+    return min(FAILED_CHANCE_MULTIPLE * chance, (1.0 + chance) / 2)
+
+
 def model_quality(accuracy: float, n_classes: int) -> Quality:
     """``failed``, ``weak`` or ``strong`` (see the module docstring) for a test accuracy."""
     if not 0.0 <= accuracy <= 1.0:
         raise ValueError(f"accuracy must lie in [0, 1], got {accuracy}")
-    if accuracy < FAILED_CHANCE_MULTIPLE * chance_level(n_classes):
+    if accuracy < failure_line(n_classes):
         return "failed"
     return "strong" if accuracy >= STRONG_ACCURACY else "weak"
 
@@ -44,8 +51,7 @@ def quality_note(accuracy: float, n_classes: int) -> str:
     quality = model_quality(accuracy, n_classes)
     chance = chance_level(n_classes)
     if quality == "failed":
-        return (f"failed its task: accuracy {accuracy:.2f} < {FAILED_CHANCE_MULTIPLE:g} x chance "
-                f"({chance:.3f})")
+        return f"failed its task: accuracy {accuracy:.2f} < {failure_line(n_classes):.3f} (chance {chance:.3f})"
     if quality == "weak":
         return f"weak: accuracy {accuracy:.2f} < {STRONG_ACCURACY}"
     return f"strong: accuracy {accuracy:.2f}"

@@ -302,13 +302,17 @@ def timing_report(
         configs.update(mini_models(P))
     t = P.timing
     rows: dict[str, Any] = {}
-    for name in tqdm(list(configs), desc="architectures", disable=not progress):
+    # one bar over the architectures (the current one in its postfix): nested per-batch bars print a
+    # line each in a notebook
+    bar = tqdm(list(configs), desc="architectures", disable=not progress)
+    for name in bar:
+        bar.set_postfix_str(name)
         config = configs[name] if configs[name] is not None else real_config(name)
         torch.manual_seed(0)
         full = build_random(config, num_labels=NUM_LABELS)
         rows[name] = architecture_row(
             full, device=device, prune_fraction=t.prune_fraction, hidden=t.mimic_hidden, seconds=t.seconds,
-            progress=progress, label=name, **settings,
+            progress=False, label=name, **settings,
         )
         rows[name]["kind"] = "mini" if configs[name] is not None else "real"
         del full
