@@ -97,6 +97,19 @@ for ax, task in zip(axes[0], tasks):
 fig.tight_layout()
 
 # %% [markdown]
+# ## What pre-training is worth
+# The seed-0 pre-trained model against each control on the same test clips: the difference in
+# accuracy with a paired bootstrap 95 % interval. "Clearly above" means the interval excludes zero.
+
+# %%
+margins = pd.DataFrame(report["pretraining_margins"])
+if margins.empty:
+    print("no controls published for this profile")
+else:
+    margins["margin ci95"] = [f"[{low:+.3f}, {high:+.3f}]" for low, high in margins["margin ci95"]]
+    display(margins.round(3))
+
+# %% [markdown]
 # Every chapter applies one rule to these numbers (`redundancy.quality`): a model below twice the
 # chance level **failed** its task and is flagged, not analysed; one that learned but stays below
 # 0.5 is **weak**: its results are shown, marked, but its relative numbers ("keeps 95 %") are not

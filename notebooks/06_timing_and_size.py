@@ -89,9 +89,10 @@ print((pd.DataFrame(base_size) / 1e6).round(2).to_string())
 # Per-utterance latency: one forward pass on a batch, divided by the batch size; warm-up passes first,
 # then the median and interquartile range over repeats, under `torch.inference_mode`; on a GPU with
 # CUDA events and synchronisation. The paper times batches of 128 on a GPU. A batch of 128 large
-# models on a 2-core CPU takes minutes per pass, so on CPU the mini profile times batches of **1 and
-# 4** (5 repeats, to fit the book's budget) on **one thread**, and the headline numbers below are at
-# the largest batch; on CUDA every profile keeps the paper's **128**. Why one thread: on a 2-core
+# models on a 2-core CPU takes minutes per pass, so on CPU the mini profile times **single
+# utterances** (batch 1, to fit the book's budget; `TimingConfig.batch_sizes` adds larger ones) on
+# **one thread**, and the headline numbers below are at the largest batch timed; on CUDA every
+# profile keeps the paper's **128**. Why one thread: on a 2-core
 # machine shared with any other process, two torch threads wait for each other, and latencies became
 # several times slower and erratic; one thread gave stable medians. The repeats of the four models
 # are interleaved, so a slow spell of the machine hits all of them alike.

@@ -1,6 +1,9 @@
 """Baselines helpers that read training logs: convergence is judged from the validation passes."""
 
-from redundancy.baselines import convergence_table
+import numpy as np
+import pytest
+
+from redundancy.baselines import convergence_table, pretraining_margins
 
 
 def _run(accs, losses=(3.0, 1.0)):
@@ -16,3 +19,29 @@ def test_a_run_still_rising_at_its_end_is_marked():
     assert table.loc["peaked", "best validation"] == 0.8 and table.loc["peaked", "best at epoch"] == 1.0
     assert table.loc["single", "still rising"] is None and table.loc["single", "passes"] == 1
     assert table.loc["rising", "final train loss"] == 1.0
+
+
+def _folder(path, predictions, labels):
+    path.mkdir(parents=True)
+    np.savez(path / "test_predictions.npz", predictions=np.asarray(predictions), labels=np.asarray(labels))
+    return str(path)
+
+
+def test_pretraining_margin_is_paired_over_the_same_clips(tmp_path):
+    labels = np.arange(400) % 4
+    good = labels.copy()
+    good[:40] = (good[:40] + 1) % 4  # 0.9 correct
+    poor = labels.copy()
+    poor[:200] = (poor[:200] + 1) % 4  # 0.5 correct
+    folders = {"m/words-seed0": _folder(tmp_path / "a", good, labels),
+               "m/words-random-frozen-cnn-seed0": _folder(tmp_path / "b", poor, labels),
+               "m/words-random-trainable-cnn-seed0": _folder(tmp_path / "c", good, labels),
+               "m/words-seed1": _folder(tmp_path / "d", poor, labels)}
+    rows = {r["control"]: r for r in pretraining_margins(folders, n_boot=300)}
+    frozen, trainable = rows["random-frozen-cnn"], rows["random-trainable-cnn"]
+    assert frozen["margin"] == pytest.approx(0.4) and frozen["clearly above"]
+    assert frozen["margin ci95"][0] < 0.4 < frozen["margin ci95"][1]
+    assert trainable["margin"] == 0.0 and not trainable["clearly above"]
+    folders["m/words-random-frozen-cnn-seed0"] = _folder(tmp_path / "e", poor[:300], labels[:300])
+    with pytest.raises(ValueError, match="different clips"):
+        pretraining_margins(folders)

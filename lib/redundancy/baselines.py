@@ -71,6 +71,7 @@ def published_report(profile: Profile | str | None = None) -> dict[str, Any]:
         folders[run.label] = str(folder)
     report = baselines_report(profile)
     report["folders"] = folders
+    report["pretraining_margins"] = pretraining_margins(folders)
     return report
 
 
@@ -114,6 +115,40 @@ def training_curves(report: dict[str, Any]) -> dict[str, dict[str, list[dict[str
         log = json.loads((Path(folder) / "train_log.json").read_text())
         curves[label] = {"curve": log["curve"], "validation": log.get("validation", [])}
     return curves
+
+
+def pretraining_margins(folders: dict[str, str], n_boot: int = 1000) -> list[dict[str, Any]]:
+    """What pre-training is worth on words: per family and control, the seed-0 pre-trained model's
+    test accuracy minus the control's, with a paired bootstrap 95 % interval (both models saw the
+    same test clips, so the clips are resampled together).
+
+    ``folders`` maps ``family/folder`` (``published_report(...)["folders"]``) to published folders.
+    """
+    from . import publish
+    from .stats import bootstrap_mean_ci
+
+    def correct(folder: str) -> tuple[np.ndarray, np.ndarray]:
+        data = np.load(Path(folder) / "test_predictions.npz")
+        return (data["predictions"] == data["labels"]).astype(np.float64), data["labels"]
+
+    rows = []
+    for label in folders:
+        family, name = label.split("/", 1)
+        if name != publish.folder_name("words", 0):
+            continue
+        pre, labels = correct(folders[label])
+        for control in publish.CONTROLS:
+            other = folders.get(f"{family}/{publish.folder_name('words', 0, control)}")
+            if other is None:
+                continue
+            ctrl, ctrl_labels = correct(other)
+            if not np.array_equal(labels, ctrl_labels):
+                raise ValueError(f"{label} and its {control} control were tested on different clips")
+            low, high = bootstrap_mean_ci(pre - ctrl, n_boot=n_boot)
+            rows.append({"model": family, "control": control, "pre-trained": float(pre.mean()),
+                         "control accuracy": float(ctrl.mean()), "margin": float((pre - ctrl).mean()),
+                         "margin ci95": [low, high], "clearly above": bool(low > 0)})
+    return rows
 
 
 def convergence_table(curves: dict[str, dict[str, list[dict[str, float]]]], rising: float = 0.02):
