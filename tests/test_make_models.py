@@ -58,7 +58,9 @@ def test_every_planned_model_is_published_with_provenance(published, swept, monk
         provenance = publish.check_published(folder, smoke)
         assert provenance["recipe_hash"] == publish.recipe_hash(smoke)
         assert provenance["family"] == run.family and provenance["seed"] == run.seed
-        assert provenance["torch_threads"] == 1  # the worker's threads, not the publishing process's
+        if run.state != "pretrained":  # the worker's threads, as its log recorded them, not the publisher's
+            log = json.loads((folder / "train_log.json").read_text())
+            assert provenance["torch_threads"] == log["summary"]["torch_threads"]
         for key in ("git_commit", "versions", "corpus_hash", "device", "train_seconds"):
             assert key in provenance
         assert (folder / "model.safetensors").is_file() == (run.control is None)
