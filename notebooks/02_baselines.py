@@ -189,8 +189,9 @@ from redundancy.baselines import convergence_table
 sweep_file = publish.models_root(P.name) / "lr_sweep.json"
 if sweep_file.is_file():
     sweep = json.loads(sweep_file.read_text())
-    display(pd.DataFrame({family: {**{f"lr {lr}": acc for lr, acc in trial["validation_accuracy"].items()},
-                                   "chosen": trial["chosen"]} for family, trial in sweep.items()}).T.round(3))
+    display(pd.DataFrame.from_dict({family: {**{f"lr {lr}": acc for lr, acc in trial["validation_accuracy"].items()},
+                                            "chosen": f"{trial['chosen']:g}"} for family, trial in sweep.items()},
+                                   orient="index").round(3))
 else:
     print("no learning-rate sweep recorded for this profile")
 convergence = convergence_table(curves)
