@@ -26,11 +26,11 @@ from .preprocess import prepare_inputs, save_feature_extractor, should_normalize
 from .stats import bootstrap_mean_ci
 
 STAGE = "finetune"
-#: The modules whose code decides a fine-tuned checkpoint (part of its cache key).
 #: Recipe fields that say what a profile plans (seeds, tasks, the sweep), not how one run trains;
 #: ``stop_after_evaluations`` keys the stopped run's artifact only (see :func:`finetune`).
 NOT_THE_RUN = ("seeds", "tasks", "random_init_control", "lr_candidates", "lr_sweep_evaluations",
                "stop_after_evaluations")
+#: The modules whose code decides a fine-tuned checkpoint (part of its cache key).
 CODE = ("redundancy.finetune", "redundancy.models", "redundancy.preprocess", "redundancy.commands")
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "test_predictions.npz"

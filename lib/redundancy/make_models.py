@@ -198,11 +198,11 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
     data_hash = corpus_hash(root)
     for run, folder in tqdm(folders.items(), desc="publish", unit="model", disable=not progress):
         dest = publish.model_path(profile.name, run.family, run.state, run.seed, run.control)
-        seconds = _train_seconds(folder)
+        seconds = _train_log_value(folder, "train_seconds") or _train_log_value(folder, "seconds")
         record = publish.provenance_record(
             profile, family=run.family, state=run.state, seed=run.seed, control=run.control,
             corpus_hash=data_hash, seconds=seconds, device=device, cache_key=folder.name,
-            threads=_train_threads(folder))
+            threads=_train_log_value(folder, "torch_threads"))
         if run.state != "pretrained":  # the rate this run trained with (a family's sweep may choose it)
             record["finetune"] = dataclasses.asdict(run_profile(profile, run).finetune)
         publish.export(folder, dest, record, with_weights=run.control is None)
@@ -268,24 +268,14 @@ def backbone_probe(folder: Path, corpus_root: Path, device: str = "cpu") -> dict
     return result
 
 
-def _train_threads(folder: Path) -> int | None:
-    """The torch threads a run trained with, as its training log recorded them (None: not recorded)."""
-    for name in ("train_log.json", "pretrain_info.json"):
+def _train_log_value(folder: Path, field: str) -> Any:
+    """A value a run's own log recorded (``train_log.json``'s summary for fine-tuning,
+    ``pretrain_info.json`` for pre-training); None when neither file has it."""
+    for name, section in (("train_log.json", "summary"), ("pretrain_info.json", None)):
         path = Path(folder) / name
         if path.is_file():
             record = json.loads(path.read_text())
-            return record.get("summary", record).get("torch_threads")
-    return None
-
-
-def _train_seconds(folder: Path) -> float | None:
-    for name, key in (("train_log.json", ("summary", "train_seconds")), ("pretrain_info.json", ("seconds",))):
-        path = Path(folder) / name
-        if path.is_file():
-            value: Any = json.loads(path.read_text())
-            for part in key:
-                value = value.get(part) if isinstance(value, dict) else None
-            return value
+            return (record.get(section, {}) if section else record).get(field)
     return None
 
 

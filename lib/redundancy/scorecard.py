@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import quality
+from .commands import WORDS
 
 HOLDS = "holds"
 PARTLY = "partly"
@@ -28,7 +29,7 @@ NOT_MEASURED = "not yet measured"
 VERDICTS = (HOLDS, PARTLY, FAILS, NOT_TESTABLE, NOT_MEASURED)
 
 TASK = "words"  # the paper's only task; speakers is this book's extension and is not scored
-WORDS_CLASSES = 35
+WORDS_CLASSES = len(WORDS)
 BLOCK_MIN_LAYERS = 2  # a "main block" spans at least this many transformer layers
 PRUNE_FRACTION_AT_95 = 0.25  # the paper's lower end: BI / kNN-BI prune 25-42 % at 95 % (§3.2)
 PAPER_ORDERS = ("bi", "knn-bi")
