@@ -37,7 +37,8 @@ def test_finetune_loss_goes_down_and_reload_is_identical(tmp_path, smoke, smoke_
     backbone = pipeline.pretrained_dir(smoke, "wav2vec2", "cpu", progress=False)  # the shared smoke model (project cache)
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
     profile = dataclasses.replace(smoke, finetune=dataclasses.replace(
-        smoke.finetune, max_steps=60, batch_size=8, learning_rate=3e-3, freeze_feature_encoder=False))
+        smoke.finetune, max_steps=60, batch_size=8, learning_rate=3e-3, freeze_feature_encoder=False,
+        head_lr_multiplier=1.0))  # this rate is already high for a trainable CNN; x30 makes the loss jumpy
     folder = finetune(backbone, "speakers", profile.finetune, corpus_root=smoke_corpus,
         speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
 
@@ -125,3 +126,29 @@ def test_precomputed_cnn_features_give_the_same_logits(tmp_path, smoke, family):
         got = model(input_values=features).logits
         inner.feature_extractor = encoder
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_head_trains_at_its_own_learning_rate(tmp_path, smoke):
+    """The randomly initialised head gets learning_rate x head_lr_multiplier in the Trainer's
+    optimizer; every trainable backbone parameter keeps the base rate; frozen ones are left out."""
+    from transformers import TrainingArguments
+
+    from redundancy.finetune import HEAD_PREFIXES, _trainer_class, optimizer_groups
+
+    backbone = _random_backbone(tmp_path / "w", tiny_config("wav2vec2", smoke.model))
+    model = build_classifier(backbone, 4, [f"c{i}" for i in range(4)], random_init=False)
+    model.freeze_feature_encoder()
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), learning_rate=1e-3, weight_decay=0.01,
+                             report_to=[], use_cpu=True)
+    trainer = _trainer_class(10.0)(model=model, args=args)
+    optimizer = trainer.create_optimizer()
+    rate_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    assert set(rate_of) == {id(p) for p in trainable.values()}
+    for name, param in trainable.items():
+        assert rate_of[id(param)] == pytest.approx(1e-2 if name.startswith(HEAD_PREFIXES) else 1e-3), name
+    assert any(n.startswith("classifier.") for n in trainable) and any(n.startswith("projector.") for n in trainable)
+    # multiplier 1: the plain Trainer, and one rate throughout
+    assert _trainer_class(1.0).__name__ == "Trainer"
+    groups = optimizer_groups(model, 1e-3, 1.0, 0.0, set())
+    assert {g["lr"] for g in groups} == {1e-3}

@@ -30,7 +30,8 @@ def published(tmp_path_factory, swept):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REDUNDANCY_MODELS", str(root / "models"))
         patch.setenv("REDUNDANCY_RESULTS", str(root / "results"))
-        report = make_models(swept, device="cpu", jobs=1, progress=False)
+        # two workers: training and publishing both take the parallel path
+        report = make_models(swept, device="cpu", jobs=2, progress=False)
     return root, report
 
 

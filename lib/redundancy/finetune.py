@@ -213,6 +213,46 @@ def _training_args(cfg: FinetuneConfig, out: Path, device: str, n_train: int, pr
     )
 
 
+#: Parameter-name prefixes of the classification head that ``AutoModelForAudioClassification`` adds.
+HEAD_PREFIXES = ("projector.", "classifier.")
+
+
+def optimizer_groups(model: torch.nn.Module, learning_rate: float, head_lr_multiplier: float,
+                     weight_decay: float, decay_names: set[str]) -> list[dict[str, Any]]:
+    """AdamW parameter groups: backbone and head (at ``head_lr_multiplier`` times the rate), each
+    split into decayed and not decayed parameters as the Trainer does. A frozen parameter is left out."""
+    groups = []
+    for head in (False, True):
+        for decayed in (True, False):
+            params = [p for n, p in model.named_parameters()
+                      if p.requires_grad and n.startswith(HEAD_PREFIXES) == head and (n in decay_names) == decayed]
+            if params:
+                groups.append({"params": params, "weight_decay": weight_decay if decayed else 0.0,
+                               "lr": learning_rate * (head_lr_multiplier if head else 1.0)})
+    return groups
+
+
+def _trainer_class(head_lr_multiplier: float):
+    """The transformers Trainer, with the head at its own learning rate when the multiplier is not 1
+    (the scheduler scales every group's rate alike, so warm-up and decay stay the run's)."""
+    from transformers import Trainer
+
+    if head_lr_multiplier == 1.0:
+        return Trainer
+
+    class HeadRateTrainer(Trainer):
+        def create_optimizer(self, model=None):
+            if self.optimizer is None:
+                opt_model = self.model if model is None else model
+                optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+                groups = optimizer_groups(opt_model, self.args.learning_rate, head_lr_multiplier,
+                                          self.args.weight_decay, set(self.get_decay_parameter_names(opt_model)))
+                self.optimizer = optimizer_cls(groups, **kwargs)
+            return self.optimizer
+
+    return HeadRateTrainer
+
+
 def StopAfterStep(step: int):
     """A Trainer callback that ends training after ``step`` optimiser steps (a validation and
     checkpoint step): the schedule stays the whole run's, so the run can continue from there."""
@@ -336,11 +376,9 @@ def _run_trainer(model, train_data: ClipDataset, val_data: ClipDataset, cfg: Fin
     """Train with the transformers Trainer, validating and checkpointing into ``work`` (a run that
     was stopped resumes from its last checkpoint); keep the best checkpoint by validation accuracy;
     write the loss and validation curves to ``train_log.json``."""
-    from transformers import Trainer
-
     args = _training_args(cfg, work, device, len(train_data), progress, seed)
     callbacks = [StopAfterStep(args.eval_steps * cfg.stop_after_evaluations)] if cfg.stop_after_evaluations > 0 else []
-    trainer = Trainer(model=model, args=args, train_dataset=train_data, eval_dataset=val_data,
+    trainer = _trainer_class(cfg.head_lr_multiplier)(model=model, args=args, train_dataset=train_data, eval_dataset=val_data,
                       compute_metrics=_accuracy_metric, callbacks=callbacks)
     resume = any(p.name.startswith("checkpoint-") for p in work.iterdir())
     timer_file = work / "seconds_before_resume.json"

@@ -186,31 +186,60 @@ def _write_trials(profile: Profile, trials: dict[str, dict[float, float]]) -> No
     (root / "lr_sweep.json").write_text(json.dumps(record, indent=2, sort_keys=True))
 
 
-def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
-                progress: bool = True) -> dict[str, Any]:
-    """Publish every trained run, re-measure test accuracy from the stored weights, and return the
+def publish_run(profile: Profile, run: Run, folder: Path, data_hash: str, device: str = "cpu",
+                threads: int | None = None) -> str:
+    """Publish one trained run: export it with its provenance, then re-measure a classifier's test
+    accuracy from the stored weights, or probe a backbone. Runs in a worker; returns the folder."""
+    import torch
+
+    from .corpus import build_corpus
+
+    if threads:
+        torch.set_num_threads(threads)
+    root = build_corpus(profile, progress=False)
+    dest = publish.model_path(profile.name, run.family, run.state, run.seed, run.control)
+    seconds = _train_log_value(folder, "train_seconds") or _train_log_value(folder, "seconds")
+    record = publish.provenance_record(
+        profile, family=run.family, state=run.state, seed=run.seed, control=run.control,
+        corpus_hash=data_hash, seconds=seconds, device=device, cache_key=Path(folder).name,
+        threads=_train_log_value(folder, "torch_threads"))
+    if run.state != "pretrained":  # the rate this run trained with (a family's sweep may choose it)
+        record["finetune"] = dataclasses.asdict(run_profile(profile, run).finetune)
+    publish.export(Path(folder), dest, record, with_weights=run.control is None)
+    if run.state != "pretrained" and run.control is None:
+        remeasure(dest, profile, root, device)
+    if run.state == "pretrained":
+        write_probe(dest, profile, root, device)
+        write_pretrain_metrics(dest)
+    return str(dest)
+
+
+def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu", jobs: int = 1,
+                threads: int | None = 1, progress: bool = True) -> dict[str, Any]:
+    """Publish every trained run (``jobs`` at a time, one thread each: each re-measurement is
+    small, and two processes use two cores better than two threads in one), and return the
     baselines report (``results/<profile>/baselines.json``)."""
     from tqdm.auto import tqdm
 
     from .corpus import build_corpus
 
-    root = build_corpus(profile, progress=False)
-    data_hash = corpus_hash(root)
-    for run, folder in tqdm(folders.items(), desc="publish", unit="model", disable=not progress):
-        dest = publish.model_path(profile.name, run.family, run.state, run.seed, run.control)
-        seconds = _train_log_value(folder, "train_seconds") or _train_log_value(folder, "seconds")
-        record = publish.provenance_record(
-            profile, family=run.family, state=run.state, seed=run.seed, control=run.control,
-            corpus_hash=data_hash, seconds=seconds, device=device, cache_key=folder.name,
-            threads=_train_log_value(folder, "torch_threads"))
-        if run.state != "pretrained":  # the rate this run trained with (a family's sweep may choose it)
-            record["finetune"] = dataclasses.asdict(run_profile(profile, run).finetune)
-        publish.export(folder, dest, record, with_weights=run.control is None)
-        if run.state != "pretrained" and run.control is None:
-            remeasure(dest, profile, root, device)
-        if run.state == "pretrained":
-            write_probe(dest, profile, root, device)
-            write_pretrain_metrics(dest)
+    data_hash = corpus_hash(build_corpus(profile, progress=False))
+    bar = tqdm(total=len(folders), desc="publish", unit="model", disable=not progress)
+    if jobs <= 1:
+        for run, folder in folders.items():
+            publish_run(profile, run, folder, data_hash, device)
+            bar.update()
+    else:
+        context = multiprocessing.get_context("spawn")
+        with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            # backbones first: their probes are the longest pieces
+            ordered = sorted(folders.items(), key=lambda item: item[0].state != "pretrained")
+            pending = [pool.submit(publish_run, profile, run, folder, data_hash, device, threads)
+                       for run, folder in ordered]
+            for future in futures.as_completed(pending):
+                future.result()
+                bar.update()
+    bar.close()
     from .baselines import baselines_report
 
     report = baselines_report(profile)
@@ -323,7 +352,9 @@ def make_models(profile: Profile | str | None = None, device: str = "auto", jobs
     device = resolve_device(device)
     start = time.perf_counter()
     folders = train_all(profile, device, jobs, threads, progress)
-    report = publish_all(profile, folders, "cpu" if device == "cpu" else device, progress)
+    # on a GPU, one publishing process (several would share the one device)
+    publish_jobs = jobs if device == "cpu" else 1
+    report = publish_all(profile, folders, device, publish_jobs, threads, progress)
     report["wall_seconds_this_call"] = round(time.perf_counter() - start, 1)
     write_baselines(report)
     return report
