@@ -33,8 +33,9 @@
 #
 # Orders that look at data (BI, kNN-BI, block-aware, greedy) choose on **validation clips**, never on
 # the test clips they are scored on. Similarities are centred, as in the similarity chapter.
-# Accuracy is on the task's test split, for every number of removed blocks, for every fine-tuning
-# seed; bands are the 2.5-97.5 % quantiles over runs (fine-tuning seeds, and order seeds for
+# Accuracy is on the task's test split (the mini profile: a fixed random subset of it, the same
+# clips for every order and depth, to fit the book's time budget; the paper profile: all of it), for
+# every number of removed blocks, for every fine-tuning seed; bands are the 2.5-97.5 % quantiles over runs (fine-tuning seeds, and order seeds for
 # `random`), as the paper's 5 runs. The speakers task is our extension (the paper prunes the words
 # model only).
 
@@ -63,7 +64,8 @@ TASKS = list(tasks or P.finetune.tasks)
 SEEDS = {task: list(seeds or task_seeds(P.finetune, task)) for task in TASKS}
 print(f"profile={P.name} device={DEVICE} models={MODELS} tasks={TASKS} fine-tuning seeds={SEEDS}")
 print(f"orders={list(A.prune_orders)}; random orders per model: {A.prune_random_orders}; "
-      f"selection clips: {A.prune_select_clips} (greedy scores on {A.prune_greedy_clips})")
+      f"selection clips: {A.prune_select_clips} (greedy scores on {A.prune_greedy_clips}); "
+      f"test clips per model: {'all' if A.prune_test_clips is None else A.prune_test_clips}")
 
 # %% [markdown]
 # ## The sweeps

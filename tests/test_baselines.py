@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from redundancy.baselines import convergence_table, pretraining_margins
+from redundancy.baselines import convergence_table, pretraining_margins, recipe_study_table
 
 
 def _run(accs, losses=(3.0, 1.0)):
@@ -45,3 +45,16 @@ def test_pretraining_margin_is_paired_over_the_same_clips(tmp_path):
     folders["m/words-random-frozen-cnn-seed0"] = _folder(tmp_path / "e", poor[:300], labels[:300])
     with pytest.raises(ValueError, match="different clips"):
         pretraining_margins(folders)
+
+
+def test_recipe_study_table_has_one_row_per_trial_and_a_column_per_evaluation():
+    def trial(head, accs):
+        return {"family": "wav2vec2", "task": "words", "learning_rate": 5e-4, "head_lr_multiplier": head,
+                "batch_size": 32, "epochs": 1.0, "seconds": 180.0,
+                "curve": [{"epoch": 0.5 * (i + 1), "validation_accuracy": a, "train_loss": 2.0} for i, a in enumerate(accs)]}
+
+    table = recipe_study_table([trial(1.0, [0.1, 0.24]), trial(30.0, [0.3, 0.6])])
+    assert len(table) == 2
+    assert list(table.columns) == ["val @ 0.5 ep", "val @ 1 ep", "seconds"]
+    assert table.xs(30.0, level="head x")["val @ 1 ep"].item() == 0.6
+    assert table.index.get_level_values("backbone lr")[0] == "0.0005"

@@ -175,6 +175,22 @@ def convergence_table(curves: dict[str, dict[str, list[dict[str, float]]]], risi
     return pd.DataFrame(rows)
 
 
+def recipe_study_table(rows: list[dict[str, Any]]):
+    """The one-epoch recipe study (``benchmarks/finetune_head_rate.py``, ``head_rate_study.json``)
+    as a table: one row per trial (family, task, backbone rate, head multiplier, batch size), the
+    validation accuracy at each evaluated fraction of the epoch, and the seconds it took."""
+    import pandas as pd
+
+    records = []
+    for row in rows:
+        record = {"family": row["family"], "task": row["task"], "backbone lr": f"{row['learning_rate']:g}",
+                  "head x": row["head_lr_multiplier"], "batch": row["batch_size"]}
+        record.update({f"val @ {point['epoch']:g} ep": point["validation_accuracy"] for point in row["curve"]})
+        record["seconds"] = row["seconds"]
+        records.append(record)
+    return pd.DataFrame(records).set_index(["family", "task", "backbone lr", "head x", "batch"])
+
+
 def confusion_matrix(folder: str | Path, n_classes: int) -> np.ndarray:
     """Row-normalised confusion matrix (true x predicted) of a fine-tuned model's test predictions."""
     data = np.load(Path(folder) / "test_predictions.npz")
