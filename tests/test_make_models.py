@@ -227,3 +227,13 @@ def test_paper_profile_runs_end_to_end_on_local_real_architecture(tmp_path, smok
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["n_classes"] == 35 and metrics["train_steps"] == 2
     assert report["models"][str(base)]["words"]["seeds"] == [metrics["accuracy"]]
+
+
+def test_a_setting_added_at_its_neutral_value_keeps_published_models_current(smoke):
+    """Adding a recipe setting must not make every published model stale when the setting keeps the
+    old behaviour; any other value is a new recipe."""
+    neutral = dataclasses.replace(smoke, finetune=dataclasses.replace(smoke.finetune, head_lr_multiplier=1.0))
+    other = dataclasses.replace(smoke, finetune=dataclasses.replace(smoke.finetune, head_lr_multiplier=30.0))
+    assert "head_lr_multiplier" not in publish.recipe(neutral)["finetune"]
+    assert publish.recipe(other)["finetune"]["head_lr_multiplier"] == 30.0
+    assert publish.recipe_hash(neutral) != publish.recipe_hash(other)

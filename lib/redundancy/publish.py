@@ -52,6 +52,12 @@ def retrain_command(profile_name: str) -> str:
     return "make models" if profile_name == "mini" else f"make models PROFILE={profile_name}"
 
 
+#: Recipe settings added after models were published, with the value that trains exactly as before
+#: the setting existed. At that value a setting is left out of the recipe, so that adding it does not
+#: make every published model stale; any other value is part of the recipe like every setting.
+ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier"): 1.0}
+
+
 def recipe(profile: Any) -> dict[str, Any]:
     """What a profile's trained models depend on: corpus, model sizes, pre-training, fine-tuning.
 
@@ -61,6 +67,9 @@ def recipe(profile: Any) -> dict[str, Any]:
 
     parts = {part: _canonical(getattr(profile, part)) for part in ("corpus", "model", "pretrain", "finetune")}
     parts["model"].pop("source", None)  # where models are read from is not how they were trained
+    for (part, name), neutral in ADDED_SETTINGS.items():
+        if parts[part].get(name) == neutral:
+            parts[part].pop(name)
     return parts
 
 
