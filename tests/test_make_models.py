@@ -11,7 +11,8 @@ import torch
 from redundancy import publish
 from redundancy.config import with_model_source
 from redundancy.baselines import baselines_report
-from redundancy.make_models import choose_learning_rate, evaluate_published, make_models, planned_runs
+from redundancy.make_models import (Run, choose_learning_rate, evaluate_published, make_models, planned_runs,
+                                    start_order)
 
 pytestmark = pytest.mark.slow
 
@@ -237,3 +238,14 @@ def test_a_setting_added_at_its_neutral_value_keeps_published_models_current(smo
     assert "head_lr_multiplier" not in publish.recipe(neutral)["finetune"]
     assert publish.recipe(other)["finetune"]["head_lr_multiplier"] == 30.0
     assert publish.recipe_hash(neutral) != publish.recipe_hash(other)
+
+
+def test_free_workers_take_what_others_wait_for_then_the_longest_runs():
+    runs = [Run("wavlm", "speakers", 0), Run("wavlm", "words", 1), Run("wavlm", "words", 0, "random-frozen-cnn"),
+            Run("wavlm", "words", 0, "random-trainable-cnn"), Run("hubert", "words", 0, learning_rate=1e-3, sweep=True),
+            Run("hubert", "pretrained")]
+    ordered = sorted(runs, key=start_order)
+    assert [r.label for r in ordered] == ["hubert/pretrained", "hubert/words-seed0",
+                                          "wavlm/words-random-trainable-cnn-seed0", "wavlm/words-seed1",
+                                          "wavlm/words-random-frozen-cnn-seed0", "wavlm/speakers-seed0"]
+    assert ordered[1].sweep

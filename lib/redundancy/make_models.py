@@ -87,6 +87,20 @@ def planned_runs(profile: Profile) -> list[Run]:
     return runs
 
 
+def start_order(run: Run) -> tuple[int, int]:
+    """Which runnable run a free worker takes first (smaller first): pre-training and learning-rate
+    trials, since other runs wait for them; then the longest runs (a control with a trainable CNN
+    costs about 2.4 frozen-CNN runs; speakers trains on fewer clips), so that no long run is left
+    to finish alone on one core while the other waits."""
+    if run.state == "pretrained":
+        return (0, 0)
+    if run.sweep:
+        return (1, 0)
+    if run.control == "random-trainable-cnn":
+        return (2, 0)
+    return (3, 1 if run.state == "speakers" else 0)
+
+
 def corpus_hash(root: Path) -> str:
     """SHA-256 over the corpus' lists and clips (paths and bytes): the data the models saw."""
     root = Path(root)
@@ -133,10 +147,17 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
     context = multiprocessing.get_context("spawn")
     bar = tqdm(total=len(runs), desc="models", unit="run", disable=not progress)
     sweeping = bool(profile.finetune.lr_candidates)
+    ready: list[Run] = []  # runnable, waiting for a free worker
+    pending: dict[futures.Future, Run] = {}
     with futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
 
-        def submit(batch: list[Run]) -> dict[futures.Future, Run]:
-            return {pool.submit(_train, profile, run, device, threads): run for run in batch}
+        def submit(batch: list[Run]) -> None:
+            """Make ``batch`` runnable; start runs (by :func:`start_order`) while a worker is free."""
+            ready.extend(batch)
+            ready.sort(key=start_order)  # stable: equal kinds keep their planned order
+            while ready and len(pending) < max(1, jobs):
+                run = ready.pop(0)
+                pending[pool.submit(_train, profile, run, device, threads)] = run
 
         def after_backbone(family: str) -> list[Run]:
             """What may start once a family's backbone exists: its trials, or its runs."""
@@ -147,7 +168,7 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
         # a family's fine-tuning starts as soon as its own backbone is pre-trained (it would
         # otherwise pre-train it a second time), and never waits for another family's
         families = list(dict.fromkeys(r.family for r in runs))
-        pending = submit(pretraining + [r for f in families if f not in waiting for r in after_backbone(f)])
+        submit(pretraining + [r for f in families if f not in waiting for r in after_backbone(f)])
         while pending:
             done, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
             for future in done:
@@ -158,15 +179,18 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
                     trials.setdefault(run.family, {})[run.learning_rate] = log["summary"]["best_validation_accuracy"]
                     if len(trials[run.family]) == len(profile.finetune.lr_candidates):
                         chosen = choose_learning_rate(trials[run.family])
-                        pending.update(submit([dataclasses.replace(r, learning_rate=chosen) for r in runs
-                                               if r.state != "pretrained" and r.family == run.family]))
+                        submit([dataclasses.replace(r, learning_rate=chosen) for r in runs
+                                if r.state != "pretrained" and r.family == run.family])
+                    submit([])  # a worker is free
                     continue
                 folders[run] = folder
                 bar.set_postfix_str(run.label)
                 bar.update()
                 if run.state == "pretrained":
                     waiting.discard(run.family)
-                    pending.update(submit(after_backbone(run.family)))
+                    submit(after_backbone(run.family))
+                else:
+                    submit([])  # a worker is free
     bar.close()
     _write_trials(profile, trials)
     return folders
