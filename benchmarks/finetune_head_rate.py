@@ -20,10 +20,12 @@ import math
 import time
 
 import torch
+from transformers import get_linear_schedule_with_warmup
 
 from redundancy import pipeline, publish
 from redundancy.commands import load_split
-from redundancy.finetune import HEAD_PREFIXES, PrecomputedFeatures, _features_of, build_classifier, cached_cnn_features
+from redundancy.finetune import (PrecomputedFeatures, _features_of, build_classifier, cached_cnn_features,
+                                 optimizer_groups)
 from redundancy.models import base_model
 from redundancy.paths import results_dir
 from redundancy.preprocess import should_normalize
@@ -55,19 +57,12 @@ def main() -> None:
     y_train, y_val = torch.as_tensor(train.labels), torch.as_tensor(validation.labels)
     backbone.feature_extractor = PrecomputedFeatures()
 
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW([
-        {"params": [p for n, p in named if not n.startswith(HEAD_PREFIXES)], "lr": args.lr},
-        {"params": [p for n, p in named if n.startswith(HEAD_PREFIXES)], "lr": args.lr * args.head},
-    ], weight_decay=0.0)
-    base_rates = [group["lr"] for group in optimizer.param_groups]
+    # the Trainer's parameter groups and linear schedule (weight decay 0, as the mini recipe)
+    optimizer = torch.optim.AdamW(optimizer_groups(model, args.lr, args.head, 0.0, set()))
     steps_per_epoch = math.ceil(len(y_train) / args.bs)
     total = int(args.epochs * steps_per_epoch)
-    warm = int(args.warmup * total)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(args.warmup * total), total)
     every = max(1, total // args.evaluations)
-
-    def schedule(step: int) -> float:
-        return step / max(1, warm) if step < warm else max(0.0, (total - step) / max(1, total - warm))
 
     @torch.inference_mode()
     def accuracy() -> float:
@@ -84,12 +79,11 @@ def main() -> None:
         for batch in torch.randperm(len(y_train), generator=generator).split(args.bs):
             if step >= total:
                 break
-            for group, rate in zip(optimizer.param_groups, base_rates):
-                group["lr"] = rate * schedule(step)
             loss = model(input_values=x_train[batch], labels=y_train[batch]).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
+            scheduler.step()
             optimizer.zero_grad()
             step += 1
             if step % every == 0 or step == total:
