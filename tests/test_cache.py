@@ -115,3 +115,43 @@ def test_default_cache_root_is_git_ignored(monkeypatch):
 def test_unknown_value_type_is_refused():
     with pytest.raises(TypeError, match="cache key"):
         cache.stage_key("s", {"f": object()})
+
+
+def _checkpoint(folder, weights: bytes):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(weights)
+    return folder
+
+
+def test_source_key_of_a_plain_folder_follows_its_content_not_its_path(tmp_path):
+    from redundancy.publish import source_key
+
+    a = _checkpoint(tmp_path / "a", b"weights one")
+    b = _checkpoint(tmp_path / "b", b"weights one")
+    assert source_key(a) == source_key(b)  # same content elsewhere: same key
+    key = source_key(a)
+    _checkpoint(a, b"weights two")
+    assert source_key(a) != key
+
+
+def test_source_key_of_a_published_folder_is_its_recorded_weights_hash(tmp_path):
+    import json
+
+    from redundancy.publish import PROVENANCE_FILE, source_key
+
+    folder = _checkpoint(tmp_path / "words-seed0", b"weights")
+    (folder / PROVENANCE_FILE).write_text(json.dumps({"weights_sha256": "ab" * 32}))
+    assert source_key(folder) == "published-" + "ab" * 8
+    (folder / PROVENANCE_FILE).write_text(json.dumps({"weights_sha256": "cd" * 32}))  # republished
+    assert source_key(folder) == "published-" + "cd" * 8
+
+
+def test_source_key_of_a_cached_artifact_and_of_a_hub_name(tmp_path):
+    from redundancy.publish import source_key
+
+    artifact = cache.build_artifact("unit-model", {"n": 1}, lambda out: _checkpoint(out, b"w"), root=tmp_path)
+    assert source_key(artifact) == cache.key_of(artifact)
+    assert source_key("facebook/wav2vec2-base") == "facebook/wav2vec2-base"
+    assert cache.folder_key(artifact) == cache.key_of(artifact)
+    assert cache.folder_key(tmp_path) == str(tmp_path.resolve())

@@ -123,3 +123,38 @@ def test_sweep_of_a_fine_tuned_model_matches_real_pruned_models(smoke, smoke_cor
                 pruned = pruning.remove_layers(model, [b - 1 for b in run["removed"][:m]])
                 acc = float((pruned(x).logits.argmax(-1).numpy() == y).mean())
             assert run["accuracy"][m] == pytest.approx(acc), (name, m)
+
+
+def test_sweep_follows_the_weights_not_the_path(smoke, smoke_corpus, tmp_path):
+    """Republishing a model keeps its folder; the cached sweep must describe the new weights."""
+    import dataclasses
+    import shutil
+
+    import torch
+    from transformers import AutoModelForAudioClassification
+
+    from redundancy import pipeline, prune_sweep
+    from redundancy.commands import load_split
+
+    profile = dataclasses.replace(smoke, analysis=dataclasses.replace(smoke.analysis, prune_test_clips=12))
+    folder = tmp_path / "words-seed0"
+    shutil.copytree(pipeline.model_dir(smoke, "wav2vec2", "words", "cpu", seed=0), folder,
+                    ignore=shutil.ignore_patterns("_manifest.json"))
+    before = prune_sweep.sweep_model(folder, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+
+    test = load_split(smoke_corpus, "words", "test")
+    idx = np.sort(prune_sweep._fixed_subset(len(test), 12, profile.corpus.seed))
+    labels = np.asarray(test.labels)[idx]
+    forced = int(np.bincount(labels).argmax())
+    model = AutoModelForAudioClassification.from_pretrained(str(folder))
+    with torch.no_grad():  # every clip is now classified as `forced`
+        model.classifier.weight.zero_()
+        model.classifier.bias.fill_(-10.0)
+        model.classifier.bias[forced] = 10.0
+    model.save_pretrained(folder)
+    after = prune_sweep.sweep_model(folder, "words", profile, corpus_root=smoke_corpus, device="cpu", progress=False)
+
+    expected = float((labels == forced).mean())
+    assert after["unpruned_accuracy"] == pytest.approx(expected)
+    assert after["orders"]["backward"]["runs"][0]["accuracy"] == pytest.approx([expected] * after["n_layers"])
+    assert before["seconds"] != after["seconds"]  # computed anew, not read back from the cache

@@ -141,6 +141,13 @@ def build_artifact(
     return final
 
 
+def folder_key(root: Path) -> str:
+    """Cache input naming a data folder: its artifact key when it is cached, else its resolved path
+    (an outside folder such as a downloaded Speech Commands root is taken as fixed)."""
+    root = Path(root)
+    return key_of(root) if (root / "_manifest.json").is_file() else str(root.resolve())
+
+
 def key_of(path: Path) -> str:
     """The key of an artifact directory (its name), to pass as an input of a later stage."""
     return Path(path).name

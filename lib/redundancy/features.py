@@ -213,10 +213,9 @@ def cached_hidden_states(
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path} is not a model checkpoint folder (no config.json)")
-        from .publish import published_key
+        from .publish import source_key
 
-        model_key = (cache.key_of(path) if (path / "_manifest.json").is_file()
-                     else published_key(path) or str(path.resolve()))
+        model_key = source_key(path)
     elif path.is_absolute() or source.startswith(".") or source.count("/") != 1:
         raise FileNotFoundError(f"{source} is not a model checkpoint folder nor a hub name (owner/model)")
     else:

@@ -23,6 +23,7 @@ from . import cache
 from .config import FinetuneConfig, resolve_device
 from .models import base_model
 from .preprocess import prepare_inputs, save_feature_extractor, should_normalize
+from .publish import source_key
 from .stats import bootstrap_mean_ci
 
 STAGE = "finetune"
@@ -102,7 +103,7 @@ def cached_cnn_features(source: str | Path, encoder: torch.nn.Module, corpus_roo
         (out / "clips.json").write_text(json.dumps(relative))
 
     folder = cache.build_artifact("cnn-features", {"normalize": normalize, "clips": len(relative)}, build,
-                                  inputs=[_source_key(source), _corpus_key(corpus_root)], code=CODE)
+                                  inputs=[source_key(source), cache.folder_key(corpus_root)], code=CODE)
     order = json.loads((folder / "clips.json").read_text())
     return folder, {name: i for i, name in enumerate(order)}
 
@@ -112,14 +113,6 @@ def _features_of(folder: Path, index: dict[str, int], split: Any) -> torch.Tenso
     features = np.load(Path(folder) / "features.npy", mmap_mode="r")
     rows = [index[str(Path(f).relative_to(split.root))] for f in split.files]
     return torch.from_numpy(np.ascontiguousarray(features[rows]))
-
-
-def _source_key(source: str | Path) -> str:
-    """Cache input of a model source: the artifact key of a cached folder, else the name itself."""
-    path = Path(str(source))
-    if path.is_dir() and (path / "_manifest.json").is_file():
-        return cache.key_of(path)
-    return str(source)
 
 
 def build_classifier(source: str | Path, n_classes: int, class_names: list[str], random_init: bool,
@@ -312,7 +305,7 @@ def finetune(
         "seed": seed,
         "speakers": [speaker_min_utterances, speaker_split_seed],
     }
-    inputs = [_source_key(source), _corpus_key(corpus_root)]
+    inputs = [source_key(source), cache.folder_key(corpus_root)]
     # A run stopped early (a sweep's prefix) is its own artifact, but it checkpoints into the whole
     # run's work folder, so that the whole run continues from it instead of starting over.
     work_key = cache.stage_key(STAGE, config, inputs, code=CODE)
@@ -363,12 +356,6 @@ def finetune(
         (out / METRICS_FILE).write_text(json.dumps(summary, indent=2))
 
     return cache.build_artifact(STAGE, artifact_config, build, inputs=inputs, code=CODE)
-
-
-def _corpus_key(root: Path) -> str:
-    if (root / "_manifest.json").is_file():
-        return cache.key_of(root)
-    return str(root.resolve())
 
 
 def _run_trainer(model, train_data: ClipDataset, val_data: ClipDataset, cfg: FinetuneConfig, out: Path,

@@ -145,16 +145,6 @@ def load_teacher(folder: Path) -> torch.nn.Module:
                                                            attn_implementation="eager").eval()
 
 
-def _model_key(folder: Path) -> str:
-    """Cache input naming a checkpoint: its artifact key, the hash of published weights, or its path."""
-    from . import cache
-    from .publish import published_key
-
-    if (folder / "_manifest.json").is_file():
-        return cache.key_of(folder)
-    return published_key(folder) or str(folder.resolve())
-
-
 def _open(path: Path) -> torch.Tensor:
     """A cached layer as a tensor over a copy-on-write memory map (read on demand, never written back)."""
     return torch.from_numpy(np.load(path, mmap_mode="c"))
@@ -170,6 +160,7 @@ def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ..
     from .commands import load_split
     from .models import base_model, encoder_layers
     from .preprocess import should_normalize
+    from .publish import source_key
 
     P = _profile(profile)
     M = P.mimic
@@ -179,8 +170,7 @@ def teacher_data(profile: Profile | str | None, name: str, layers: tuple[int, ..
     layers = tuple(sorted(set(int(l) for l in layers)))
     config = {"task": task, "layers": layers, "max_train_clips": M.max_train_clips, "val_clips": M.val_clips,
               "seed": P.corpus.seed, "speakers": split_kw if task == "speakers" else None}
-    inputs = [_model_key(folder),
-              cache.key_of(root) if (root / "_manifest.json").is_file() else str(root.resolve())]
+    inputs = [source_key(folder), cache.folder_key(root)]
 
     def build(tmp: Path) -> None:
         model = base_model(load_teacher(folder)).to(device)

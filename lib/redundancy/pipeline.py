@@ -113,8 +113,7 @@ def analysis_waveforms(profile: Profile | str | None = None) -> tuple[np.ndarray
     order = _analysis_indices(profile, len(split))
     n = len(order)
     waveforms = np.stack([split[int(i)][0] for i in order]).astype(np.float32)
-    root_key = cache.key_of(root) if (root / "_manifest.json").is_file() else str(root.resolve())
-    key = cache.stage_key("analysis-waveforms", {"n": n, "seed": profile.corpus.seed}, [root_key])
+    key = cache.stage_key("analysis-waveforms", {"n": n, "seed": profile.corpus.seed}, [cache.folder_key(root)])
     return waveforms, key
 
 

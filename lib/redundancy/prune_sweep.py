@@ -157,7 +157,7 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
     """Every order's test accuracy at every depth for one fine-tuned model (cached)."""
     from . import cache
     from .commands import load_split
-    from .finetune import _corpus_key, _source_key
+    from .publish import source_key
     from .preprocess import should_normalize
 
     profile = load_profile(profile) if not isinstance(profile, Profile) else profile
@@ -209,7 +209,7 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
         }
         cache.atomic_write_json(out / SWEEP_FILE, result)
 
-    folder = cache.build_artifact(STAGE, config, build, inputs=[_source_key(model_path), _corpus_key(Path(corpus_root))])
+    folder = cache.build_artifact(STAGE, config, build, inputs=[source_key(model_path), cache.folder_key(Path(corpus_root))])
     return cache.read_json(folder / SWEEP_FILE)
 
 

@@ -157,6 +157,28 @@ def published_key(folder: Path) -> str | None:
     return f"published-{sha[:16]}" if sha else None
 
 
+def source_key(source: str | Path) -> str:
+    """Cache input naming a model: a cached artifact's key, a published folder's weights hash, the
+    content hash of any other checkpoint folder, or a hub name as it is.
+
+    Never the path alone: republishing a model keeps its path, and an analysis cached under the path
+    would silently describe the old weights."""
+    from . import cache
+
+    path = Path(str(source))
+    if not path.is_dir():
+        return str(source)
+    if (path / "_manifest.json").is_file():
+        return cache.key_of(path)
+    published = published_key(path)
+    if published:
+        return published
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")):
+        digest.update(file.name.encode() + b"\0" + bytes.fromhex(file_sha256(file)))
+    return f"folder-{digest.hexdigest()[:16]}"
+
+
 def package_versions() -> dict[str, str]:
     import numpy
     import torch
