@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -84,6 +85,42 @@ def mimic_loss(mimicker: nn.Module, x: torch.Tensor, targets: list[torch.Tensor]
     return total / len(x)
 
 
+def _fit(parts: nn.Module, batch_loss: Callable[[torch.Tensor], torch.Tensor], n_train: int,
+         validate: Callable[[], float], score: str, schedule: Schedule, desc: str, progress: bool) -> StageLog:
+    """The loop both stages share: Adam over ``parts`` on shuffled batches of ``n_train`` clips,
+    ``validate()`` after every epoch (``score`` ends in ``loss``: lower is better, else higher), the best
+    checkpoint kept (in place), optional early stopping. ``parts`` are on the schedule's device."""
+    lower_is_better = score.endswith("loss")
+    generator = torch.Generator().manual_seed(schedule.seed)
+    optimiser = torch.optim.Adam(parts.parameters(), lr=schedule.learning_rate)
+    log = StageLog(best_score=validate())
+    log.history.append({"epoch": 0, "train_loss": None, score: log.best_score})
+    best = copy.deepcopy(parts.state_dict())
+    start = time.perf_counter()
+    with _progress(schedule.epochs, desc, progress) as bar:
+        for epoch in range(1, schedule.epochs + 1):
+            parts.train()
+            running = 0.0
+            for idx in _batches(n_train, schedule.batch_size, generator):
+                loss = batch_loss(idx)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                running += loss.item() * len(idx)
+            val = validate()
+            log.history.append({"epoch": epoch, "train_loss": running / n_train, score: val})
+            if (val < log.best_score) if lower_is_better else (val > log.best_score):
+                log.best_score, log.best_epoch, best = val, epoch, copy.deepcopy(parts.state_dict())
+            bar.update(1)
+            bar.set_postfix({score: f"{val:.4f}"})
+            if schedule.patience is not None and epoch - log.best_epoch >= schedule.patience:
+                break
+    parts.load_state_dict(best)
+    parts.eval().cpu()
+    log.seconds = time.perf_counter() - start
+    return log
+
+
 def train_stage1(
     mimicker: nn.Module,
     x_train: torch.Tensor,
@@ -100,36 +137,14 @@ def train_stage1(
             raise ValueError(f"stage 1 {name}: need {mimicker.n_stages} target layers shaped like the inputs "
                              f"{tuple(x.shape)}, got {[tuple(t.shape) for t in targets]}")
     dev = schedule.device
-    generator = torch.Generator().manual_seed(schedule.seed)
     mimicker.to(dev)
-    optimiser = torch.optim.Adam(mimicker.parameters(), lr=schedule.learning_rate)
-    log = StageLog(best_score=mimic_loss(mimicker, x_val, targets_val, device=dev))
-    log.history.append({"epoch": 0, "train_loss": None, "val_loss": log.best_score})
-    best = copy.deepcopy(mimicker.state_dict())
-    start = time.perf_counter()
-    with _progress(schedule.epochs, "stage 1", progress) as bar:
-        for epoch in range(1, schedule.epochs + 1):
-            mimicker.train()
-            running = 0.0
-            for idx in _batches(len(x_train), schedule.batch_size, generator):
-                outs = mimicker(x_train[idx].to(dev), all_stages=True)
-                loss = sum(nn.functional.mse_loss(o, t[idx].to(dev)) for o, t in zip(outs, targets_train))
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                running += loss.item() * len(idx)
-            val = mimic_loss(mimicker, x_val, targets_val, device=dev)
-            log.history.append({"epoch": epoch, "train_loss": running / len(x_train), "val_loss": val})
-            if val < log.best_score:
-                log.best_score, log.best_epoch, best = val, epoch, copy.deepcopy(mimicker.state_dict())
-            bar.update(1)
-            bar.set_postfix(val_loss=f"{val:.4f}")
-            if schedule.patience is not None and epoch - log.best_epoch >= schedule.patience:
-                break
-    mimicker.load_state_dict(best)
-    mimicker.cpu()
-    log.seconds = time.perf_counter() - start
-    return log
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        outs = mimicker(x_train[idx].to(dev), all_stages=True)
+        return sum(nn.functional.mse_loss(o, t[idx].to(dev)) for o, t in zip(outs, targets_train))
+
+    return _fit(mimicker, batch_loss, len(x_train), lambda: mimic_loss(mimicker, x_val, targets_val, device=dev),
+                "val_loss", schedule, "stage 1", progress)
 
 
 @torch.no_grad()
@@ -171,33 +186,11 @@ def train_stage2(
         raise ValueError(f"stage 2: {len(x_train)}/{len(x_val)} clips but {len(y_train)}/{len(y_val)} labels")
     dev = schedule.device
     parts = nn.ModuleList([m for m in (mimicker, head) if m is not None]).to(dev)
-    generator = torch.Generator().manual_seed(schedule.seed)
-    optimiser = torch.optim.Adam(parts.parameters(), lr=schedule.learning_rate)
-    log = StageLog(best_score=accuracy_of(mimicker, head, x_val, y_val, dev))
-    log.history.append({"epoch": 0, "train_loss": None, "val_accuracy": log.best_score})
-    best = copy.deepcopy(parts.state_dict())
-    start = time.perf_counter()
-    with _progress(schedule.epochs, "stage 2", progress) as bar:
-        for epoch in range(1, schedule.epochs + 1):
-            parts.train()
-            running = 0.0
-            for idx in _batches(len(x_train), schedule.batch_size, generator):
-                frames = x_train[idx].to(dev)
-                frames = mimicker(frames) if mimicker is not None else frames
-                loss = nn.functional.cross_entropy(head(frames), y_train[idx].to(dev))
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                running += loss.item() * len(idx)
-            val = accuracy_of(mimicker, head, x_val, y_val, dev)
-            log.history.append({"epoch": epoch, "train_loss": running / len(x_train), "val_accuracy": val})
-            if val > log.best_score:
-                log.best_score, log.best_epoch, best = val, epoch, copy.deepcopy(parts.state_dict())
-            bar.update(1)
-            bar.set_postfix(val_acc=f"{val:.3f}")
-            if schedule.patience is not None and epoch - log.best_epoch >= schedule.patience:
-                break
-    parts.load_state_dict(best)
-    parts.eval().cpu()
-    log.seconds = time.perf_counter() - start
-    return log
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        frames = x_train[idx].to(dev)
+        frames = mimicker(frames) if mimicker is not None else frames
+        return nn.functional.cross_entropy(head(frames), y_train[idx].to(dev))
+
+    return _fit(parts, batch_loss, len(x_train), lambda: accuracy_of(mimicker, head, x_val, y_val, dev),
+                "val_accuracy", schedule, "stage 2", progress)

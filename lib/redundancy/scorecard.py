@@ -178,12 +178,19 @@ def cka_blocks(entry: dict[str, Any]) -> tuple[list[tuple[int, int]], bool]:
     return blocks, bool(blocks)
 
 
-def _check_c1(results: dict[str, Any]) -> Evidence | None:
-    similarity = results.get("similarity")
-    if similarity is None:
+def _words_models(results: dict[str, Any], source: str) -> tuple[dict[str, Any], list[str], dict[str, str]] | None:
+    """The results file ``source`` with its words models split into usable and flagged ones (None:
+    no such results)."""
+    doc = results.get(source)
+    if doc is None:
         return None
-    models = [m for m, states in similarity["models"].items() if TASK in states]
-    usable, flagged = usable_models(results, models)
+    return doc, *usable_models(results, [m for m, tasks in doc["models"].items() if TASK in tasks])
+
+
+def _check_c1(results: dict[str, Any]) -> Evidence | None:
+    if (found := _words_models(results, "similarity")) is None:
+        return None
+    similarity, usable, flagged = found
     ev = Evidence(flagged=flagged)
     for model in usable:
         blocks, found = cka_blocks(similarity["models"][model][TASK])
@@ -204,11 +211,9 @@ def _check_c1(results: dict[str, Any]) -> Evidence | None:
 
 
 def _check_c2(results: dict[str, Any]) -> Evidence | None:
-    pruning = results.get("pruning")
-    if pruning is None:
+    if (found := _words_models(results, "pruning")) is None:
         return None
-    models = [m for m, tasks in pruning["models"].items() if TASK in tasks]
-    usable, flagged = usable_models(results, models)
+    pruning, usable, flagged = found
     ev = Evidence(flagged=flagged)
     for model in usable:
         entry = pruning["models"][model][TASK]
