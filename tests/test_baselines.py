@@ -58,3 +58,19 @@ def test_recipe_study_table_has_one_row_per_trial_and_a_column_per_evaluation():
     assert list(table.columns) == ["val @ 0.5 ep", "val @ 1 ep", "seconds"]
     assert table.xs(30.0, level="head x")["val @ 1 ep"].item() == 0.6
     assert table.index.get_level_values("backbone lr")[0] == "0.0005"
+
+
+def test_trainable_cnn_table_shows_both_pretrained_runs_and_each_margin():
+    from redundancy.baselines import trainable_cnn_table
+
+    margins = [{"model": "wavlm", "control": "random-frozen-cnn", "pre-trained": 0.95, "control accuracy": 0.53,
+                "margin": 0.42, "margin ci95": [0.40, 0.44], "clearly above": True},
+               {"model": "wavlm", "control": "random-trainable-cnn", "pre-trained": 0.95, "control accuracy": 0.93,
+                "margin": 0.02, "margin ci95": [-0.01, 0.05], "clearly above": False}]
+    doc = {"rows": [{"family": "wavlm", "learning_rate": 5e-4, "accuracy": 0.95, "frozen_cnn_accuracy": 0.88,
+                     "margins": margins}]}
+    table = trainable_cnn_table(doc)
+    assert table.loc["wavlm", "pre-trained, CNN trained"] == 0.95
+    assert table.loc["wavlm", "pre-trained, CNN frozen"] == 0.88
+    assert table.loc["wavlm", "random-trainable-cnn control"] == 0.93
+    assert table.loc["wavlm", "margin over random-trainable-cnn"] == "+0.020 [-0.010, +0.050]"

@@ -191,6 +191,25 @@ def recipe_study_table(rows: list[dict[str, Any]]):
     return pd.DataFrame(records).set_index(["family", "task", "backbone lr", "head x", "batch"])
 
 
+def trainable_cnn_table(doc: dict[str, Any]):
+    """The trainable-CNN study (``benchmarks/pretrained_trainable_cnn.py``): per family, words test
+    accuracy of the pre-trained model with its CNN frozen (the published seed-0 run) and trainable,
+    each published control, and the trainable run's paired margin over each control."""
+    import pandas as pd
+
+    records = []
+    for row in doc["rows"]:
+        record = {"family": row["family"], "backbone lr": f"{row['learning_rate']:g}",
+                  "pre-trained, CNN frozen": row["frozen_cnn_accuracy"],
+                  "pre-trained, CNN trained": row["accuracy"]}
+        for margin in row["margins"]:
+            low, high = margin["margin ci95"]
+            record[f"{margin['control']} control"] = margin["control accuracy"]
+            record[f"margin over {margin['control']}"] = f"{margin['margin']:+.3f} [{low:+.3f}, {high:+.3f}]"
+        records.append(record)
+    return pd.DataFrame(records).set_index("family")
+
+
 def confusion_matrix(folder: str | Path, n_classes: int) -> np.ndarray:
     """Row-normalised confusion matrix (true x predicted) of a fine-tuned model's test predictions."""
     data = np.load(Path(folder) / "test_predictions.npz")
