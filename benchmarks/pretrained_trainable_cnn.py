@@ -1,12 +1,13 @@
 """Is pre-training worth anything once the CNN may train? The fair comparison with the control.
 
-The published words models fine-tune with the CNN feature encoder frozen (the paper's recipe), and a
-random-init control whose CNN trains beats them all. This study fine-tunes each published
-pre-trained backbone once more (words, seed 0, the family's swept learning rate, everything else the
-profile's recipe) with its CNN trainable, so that both sides of the comparison train the same
-parameters. It reports test accuracy and the paired bootstrap margin against both published
-controls (``baselines.pretraining_margins``) and writes ``results/<profile>/trainable_cnn_study.json``,
-which chapter 02 shows. Usage (about 40 minutes on 2 cores for the three families):
+The published words models fine-tune with the CNN feature encoder frozen (our recipe's choice; the
+paper does not say which parts it froze), and a random-init control whose CNN trains beats them
+all. This study fine-tunes each published pre-trained backbone once more (words, seed 0, the
+family's swept learning rate, everything else the profile's recipe) with its CNN trainable, so
+that both sides of the comparison train the same parameters. It reports test accuracy and the
+paired bootstrap margin against both published controls (``baselines.pretraining_margins``) and
+writes ``results/<profile>/trainable_cnn_study.json``, which chapter 02 shows. Usage (about 40
+minutes on 2 cores for the three families):
 
     python benchmarks/pretrained_trainable_cnn.py [--profile mini] [--jobs 2] [--families wav2vec2 hubert]
 """

@@ -17,7 +17,8 @@
 # Pruning "without post-training" and mimicking layers are measured against fine-tuned models. As
 # the authors did, every pre-trained backbone gets the standard Hugging Face audio-classification
 # head (`projector` Linear(D → 256), mean over frames, `classifier` Linear(256 → classes)) and is
-# fine-tuned with the `Trainer`, the CNN feature encoder frozen, on two tasks:
+# fine-tuned with the `Trainer` on two tasks, the CNN feature encoder frozen (our choice: the paper
+# does not say which parts it froze; freezing the CNN is the usual Hugging Face recipe):
 #
 # * **words**: the 35 words of Speech Commands v0.02, with the dataset's own validation/test lists
 #   (the paper's only task);
@@ -119,21 +120,21 @@ else:
     display(margins.round(3))
 
 # %% [markdown]
-# How to read the two controls. Against the **frozen random CNN**, the comparison the paper's recipe
-# implies (the CNN frozen in both), pre-training is worth a lot: a random CNN that never trains is a
-# poor front end. Against the control whose **CNN trains** on the task, the pre-trained models, whose
-# CNN stays frozen as the paper's recipe says, can come out *behind*: in the mini world, a front end
-# trained on the 35 words beats what a few minutes of self-supervised pre-training on synthetic speech
-# put into the CNN (chapter 01's probe shows how little the transformer itself learned). That is a
-# limit of this mini world, not a finding about the paper's models. The fair test trains the same
-# parameters on both sides: the pre-trained model fine-tuned with its CNN trainable as well.
+# How to read the two controls. Against the **frozen random CNN** (the CNN frozen on both sides, as in
+# the published runs), pre-training is worth a lot: a random CNN that never trains is a poor front
+# end. Against the control whose **CNN trains** on the task, the published pre-trained models, whose
+# CNN stays frozen, can come out *behind*: in the mini world, a front end trained on the 35 words
+# beats what a few minutes of self-supervised pre-training on synthetic speech put into the CNN. That
+# comparison is not fair to pre-training, though: the control trains more parameters. The fair test
+# trains the same parameters on both sides.
 #
 # ## The fair comparison: pre-trained models with their CNN trained too
 # `benchmarks/pretrained_trainable_cnn.py` fine-tunes each published pre-trained backbone once more
 # (words, seed 0, the family's swept rate, everything else the recipe above) with its CNN trainable,
-# and compares it with both controls on the same test clips (paired bootstrap, as above). This is a
-# study beside the published models, not one of them: the later chapters analyse the frozen-CNN
-# models, as the paper does.
+# and compares it with both controls on the same test clips (paired bootstrap, as above). A margin
+# whose interval lies above zero says pre-training helps even when the control may train its CNN. This
+# is a study beside the published models (one seed, about twice the training time of a frozen-CNN
+# run on a CPU), not one of them: the later chapters analyse the published frozen-CNN models.
 
 # %%
 cnn_study = results_dir(P.name) / "trainable_cnn_study.json"
@@ -214,7 +215,7 @@ fig.tight_layout()
 #   `head_lr_multiplier` times the backbone's rate, on the same schedule. The one-epoch study below
 #   (`benchmarks/finetune_head_rate.py`, validation split only) compares multipliers; the published
 #   mini models use 30 (and backbone candidates 1e-3, 5e-4, 2.5e-4). The paper profile keeps the
-#   paper's single rate.
+#   paper's single rate. The speakers rows say the head's rate is not what holds speakers back.
 # * **A frozen CNN computed once.** The frozen encoder's outputs are computed once per backbone and
 #   reused by every run (the same logits, tested; about a third less time per step).
 #

@@ -152,3 +152,28 @@ def test_head_trains_at_its_own_learning_rate(tmp_path, smoke):
     assert _trainer_class(1.0).__name__ == "Trainer"
     groups = optimizer_groups(model, 1e-3, 1.0, 0.0, set())
     assert {g["lr"] for g in groups} == {1e-3}
+
+
+def test_recipe_decides_the_cnn_unless_the_run_says(tmp_path, smoke, smoke_corpus, monkeypatch):
+    """``freeze_feature_encoder=False`` trains the pre-trained runs' CNN; a control that says
+    ``train_cnn=False`` (the frozen-CNN control) keeps it frozen whatever the recipe."""
+    from safetensors.torch import load_file
+
+    from redundancy import pipeline
+
+    backbone = pipeline.pretrained_dir(smoke, "wav2vec2", "cpu", progress=False)
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
+    cfg = dataclasses.replace(smoke.finetune, max_steps=3, batch_size=8, freeze_feature_encoder=False)
+
+    def cnn_weight(folder):
+        weights = load_file(str(folder / "model.safetensors"))
+        return next(v for k, v in weights.items() if "feature_extractor.conv_layers.0.conv.weight" in k)
+
+    start = cnn_weight(backbone)
+    runs = {train_cnn: finetune(backbone, "speakers", cfg, corpus_root=smoke_corpus, train_cnn=train_cnn,
+                                speaker_min_utterances=smoke.corpus.speaker_min_utterances, device="cpu",
+                                progress=False)
+            for train_cnn in (None, False)}
+    assert not torch.equal(cnn_weight(runs[None]), start)
+    assert torch.equal(cnn_weight(runs[False]), start)
+    assert read_metrics(runs[None])["train_cnn"] is True and read_metrics(runs[False])["train_cnn"] is False

@@ -275,7 +275,7 @@ def finetune(
     speaker_min_utterances: int = 50,
     speaker_split_seed: int = 42,
     random_init: bool = False,
-    train_cnn: bool = False,
+    train_cnn: bool | None = None,
     seed: int = 0,
     device: str = "auto",
     progress: bool = True,
@@ -286,8 +286,9 @@ def finetune(
     hands it over with the corpus root and the speakers task's split settings).
 
     ``random_init=True`` trains the same architecture from random weights: the control that says
-    whether pre-training mattered; ``train_cnn=True`` also trains the CNN feature encoder (for the
-    random-init control: a frozen random CNN is an untrainable front end). The folder holds the checkpoint (``save_pretrained``), the
+    whether pre-training mattered. ``train_cnn`` says whether the CNN feature encoder trains (the
+    controls set it: a frozen random CNN is an untrainable front end); None follows the recipe's
+    ``freeze_feature_encoder``. The folder holds the checkpoint (``save_pretrained``), the
     feature-extractor config, ``metrics.json`` and ``test_predictions.npz``.
     """
     from .commands import load_split
@@ -296,6 +297,7 @@ def finetune(
     if task not in ("words", "speakers"):
         raise ValueError(f"unknown task {task!r}: expected 'words' or 'speakers'")
     corpus_root = Path(corpus_root)
+    train_cnn = (not cfg.freeze_feature_encoder) if train_cnn is None else bool(train_cnn)
     config = {
         "task": task,
         # the run's recipe; which seeds and tasks a profile plans is not part of one run
@@ -321,7 +323,7 @@ def finetune(
         torch.manual_seed(seed)
         model = build_classifier(source, len(train.classes), list(train.classes), random_init,
                                  cfg.mask_time_prob)
-        frozen = cfg.freeze_feature_encoder and not train_cnn
+        frozen = not train_cnn
         if frozen:
             model.freeze_feature_encoder()
         train_data = ClipDataset(train.load_all(progress=progress), train.labels, normalize)

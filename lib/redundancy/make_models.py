@@ -124,7 +124,8 @@ def _train(profile: Profile, run: Run, device: str, threads: int | None) -> str:
         return str(pipeline.pretrained_dir(profile, run.family, device, progress=False))
     folder = pipeline.finetuned_dir(run_profile(profile, run), run.family, run.state,
                                     random_init=run.control is not None,
-                                    train_cnn=run.control == "random-trainable-cnn", seed=run.seed or 0,
+                                    train_cnn=None if run.control is None else run.control == "random-trainable-cnn",
+                                    seed=run.seed or 0,
                                     device=device, progress=False)
     return str(folder)
 

@@ -11,6 +11,8 @@ paper profile.
 
 from __future__ import annotations
 
+import argparse
+
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +56,7 @@ def pretrained_dir(profile: Profile | str | None, name: str, device: str = "auto
 
 
 def finetuned_dir(profile: Profile | str | None, name: str, task: str, *, random_init: bool = False,
-                  train_cnn: bool = False, device: str = "auto", seed: int = 0, progress: bool = True) -> Path:
+                  train_cnn: bool | None = None, device: str = "auto", seed: int = 0, progress: bool = True) -> Path:
     """A model fine-tuned on ``task`` with ``seed`` (``random_init``: the architecture without
     pre-training). ``profile.finetune.seeds`` lists the seeds a profile trains."""
     from .finetune import finetune
@@ -155,7 +157,8 @@ def add_cli(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--random-init", action="store_true")
-    parser.add_argument("--train-cnn", action="store_true", help="with --random-init: train the CNN too")
+    parser.add_argument("--train-cnn", action=argparse.BooleanOptionalAction, default=None,
+                        help="train the CNN feature encoder (or --no-train-cnn: keep it frozen); default: the recipe's")
     parser.set_defaults(func=_finetune_cli)
 
 
