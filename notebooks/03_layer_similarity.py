@@ -288,6 +288,18 @@ for name in MODELS:
 pd.DataFrame(rows)
 
 # %% [markdown]
+# **How much fine-tuning moves the transformer depends on the recipe.** Compare the fine-tuned rows
+# with the pre-trained one: a fine-tuned CKA(1, L) close to the pre-trained value means fine-tuning
+# left the stack much as pre-training made it, and its redundancy is then mostly pre-training's. In
+# this book's previous published set (git history before the head-rate recipe), head and backbone
+# trained at one rate and the fine-tuned words models' CKA(1, 12) was 0.17-0.21
+# (`results/mini/similarity.json` at commit 914aeaf): the backbone had to do the head's work and was
+# reshaped by it.
+# With the head at 30 times the backbone's rate (chapter 02), the same CKA stays close to the
+# pre-trained models' (table above). So "how redundant is the stack" is a question about a model
+# *and* how it was fine-tuned.
+
+# %% [markdown]
 # ## The results file
 #
 # Every matrix, the k values and the blocks go to `results/<profile>/similarity.json`, which the
