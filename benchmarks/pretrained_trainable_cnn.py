@@ -31,10 +31,8 @@ from redundancy.paths import results_dir
 
 def swept_learning_rate(profile: Profile, family: str) -> float:
     """The backbone rate ``make models`` chose for the family (the profile's rate without a sweep)."""
-    sweep = publish.models_root(profile.name) / "lr_sweep.json"
-    if sweep.is_file():
-        return float(json.loads(sweep.read_text())[family]["chosen"])
-    return profile.finetune.learning_rate
+    sweep = publish.read_lr_sweep(profile.name)
+    return profile.finetune.learning_rate if sweep is None else float(sweep[family]["chosen"])
 
 
 def train(profile_name: str, family: str, threads: int) -> tuple[str, float, float]:
@@ -69,7 +67,7 @@ def study_row(profile: Profile, family: str, folder: Path, rate: float, seconds:
     return {"family": family, "seed": 0, "learning_rate": rate, "cnn": "trainable",
             "accuracy": metrics["accuracy"], "ci95": metrics["ci95"], "n_test": metrics["n_test"],
             "best_validation_accuracy": metrics.get("best_validation_accuracy"),
-            "frozen_cnn_accuracy": json.loads((frozen / "metrics.json").read_text())["accuracy"],
+            "frozen_cnn_accuracy": read_metrics(frozen)["accuracy"],
             "seconds": seconds, "margins": pretraining_margins(folders)}
 
 

@@ -48,8 +48,9 @@ import seaborn as sns
 from IPython.display import display
 
 from redundancy import publish
-from redundancy.baselines import (baselines_table, confusion_matrix, convergence_table, published_report,
-                                  recipe_study_table, trainable_cnn_table, training_curves, write_baselines)
+from redundancy.baselines import (baselines_table, confusion_matrix, convergence_table, margin_sentence,
+                                  published_report, recipe_study_table, trainable_cnn_table, training_curves,
+                                  write_baselines)
 from redundancy.commands import WORDS
 from redundancy.config import load_profile, resolve_device
 from redundancy.paths import display_path, results_dir
@@ -112,10 +113,7 @@ if margins.empty:
     print("no controls published for this profile")
 else:
     for row in report["pretraining_margins"]:
-        low, high = row["margin ci95"]
-        verdict = "above" if low > 0 else "below" if high < 0 else "indistinguishable from"
-        print(f"{row['model']}: pre-trained {row['pre-trained']:.3f} is {verdict} its {row['control']} control "
-              f"({row['control accuracy']:.3f}): margin {row['margin']:+.3f} [{low:+.3f}, {high:+.3f}]")
+        print(margin_sentence(row))
     margins["margin ci95"] = [f"[{low:+.3f}, {high:+.3f}]" for low, high in margins["margin ci95"]]
     display(margins.round(3))
 
@@ -229,9 +227,8 @@ if study_file.is_file():
     display(recipe_study_table(json.loads(study_file.read_text())).round(3))
 else:
     print(f"no recipe study recorded for the {P.name} profile (benchmarks/finetune_head_rate.py writes one)")
-sweep_file = publish.models_root(P.name) / "lr_sweep.json"
-if sweep_file.is_file():
-    sweep = json.loads(sweep_file.read_text())
+sweep = publish.read_lr_sweep(P.name)
+if sweep is not None:
     display(pd.DataFrame.from_dict({family: {**{f"lr {lr}": acc for lr, acc in trial["validation_accuracy"].items()},
                                             "chosen": f"{trial['chosen']:g}"} for family, trial in sweep.items()},
                                    orient="index").round(3))

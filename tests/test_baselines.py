@@ -74,3 +74,14 @@ def test_trainable_cnn_table_shows_both_pretrained_runs_and_each_margin():
     assert table.loc["wavlm", "pre-trained, CNN frozen"] == 0.88
     assert table.loc["wavlm", "random-trainable-cnn control"] == 0.93
     assert table.loc["wavlm", "margin over random-trainable-cnn"] == "+0.020 [-0.010, +0.050]"
+
+
+def test_margin_sentence_says_above_below_or_indistinguishable_by_the_interval():
+    from redundancy.baselines import margin_sentence
+
+    row = {"model": "hubert", "control": "random-trainable-cnn", "pre-trained": 0.816, "control accuracy": 0.902,
+           "margin": -0.086, "margin ci95": [-0.105, -0.068]}
+    assert margin_sentence(row) == ("hubert: pre-trained 0.816 is below its random-trainable-cnn control (0.902): "
+                                    "margin -0.086 [-0.105, -0.068]")
+    assert " above " in margin_sentence(dict(row, **{"margin ci95": [0.01, 0.03]}))
+    assert "indistinguishable from" in margin_sentence(dict(row, **{"margin ci95": [-0.01, 0.03]}))

@@ -151,6 +151,15 @@ def pretraining_margins(folders: dict[str, str], n_boot: int = 1000) -> list[dic
     return rows
 
 
+def margin_sentence(row: dict[str, Any]) -> str:
+    """One row of :func:`pretraining_margins` in words: above, below or indistinguishable from the
+    control, by whether the 95 % interval of the margin excludes zero."""
+    low, high = row["margin ci95"]
+    verdict = "above" if low > 0 else "below" if high < 0 else "indistinguishable from"
+    return (f"{row['model']}: pre-trained {row['pre-trained']:.3f} is {verdict} its {row['control']} control "
+            f"({row['control accuracy']:.3f}): margin {row['margin']:+.3f} [{low:+.3f}, {high:+.3f}]")
+
+
 def convergence_table(curves: dict[str, dict[str, list[dict[str, float]]]], rising: float = 0.02):
     """Per run: where validation accuracy peaked, and whether it was still rising at the end.
 

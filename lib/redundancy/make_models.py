@@ -208,7 +208,7 @@ def _write_trials(profile: Profile, trials: dict[str, dict[float, float]]) -> No
                        "evaluations": profile.finetune.lr_sweep_evaluations,
                        "of_evaluations": profile.finetune.evaluations, "epochs": profile.finetune.epochs}
               for family, results in trials.items()}
-    (root / "lr_sweep.json").write_text(json.dumps(record, indent=2, sort_keys=True))
+    (root / publish.LR_SWEEP_FILE).write_text(json.dumps(record, indent=2, sort_keys=True))
 
 
 def publish_run(profile: Profile, run: Run, folder: Path, data_hash: str, device: str = "cpu",

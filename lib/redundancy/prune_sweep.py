@@ -209,7 +209,7 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
         }
         cache.atomic_write_json(out / SWEEP_FILE, result)
 
-    folder = cache.build_artifact(STAGE, config, build, inputs=[source_key(model_path), cache.folder_key(Path(corpus_root))])
+    folder = cache.build_artifact(STAGE, config, build, inputs=[source_key(model_path), cache.folder_key(corpus_root)])
     return cache.read_json(folder / SWEEP_FILE)
 
 

@@ -32,6 +32,7 @@ from .paths import project_root
 MODELS_ENV = "REDUNDANCY_MODELS"
 PROVENANCE_FILE = "provenance.json"
 WEIGHTS_FILE = "model.safetensors"
+LR_SWEEP_FILE = "lr_sweep.json"  # the learning-rate trials of `make models`, next to the models
 #: Controls of the words task: the architecture from random weights, CNN frozen or trained.
 CONTROLS: tuple[str, ...] = ("random-frozen-cnn", "random-trainable-cnn")
 
@@ -77,6 +78,13 @@ def recipe_hash(profile: Any) -> str:
     """Short SHA-256 of :func:`recipe`: equal hashes mean the same training recipe."""
     text = json.dumps(recipe(profile), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_lr_sweep(profile_name: str) -> dict[str, Any] | None:
+    """Per family, the learning-rate trials of the published models and the chosen rate (None: the
+    profile sweeps no rates)."""
+    path = models_root(profile_name) / LR_SWEEP_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def family_folder(name: str) -> str:

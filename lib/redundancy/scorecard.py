@@ -188,9 +188,9 @@ def _words_models(results: dict[str, Any], source: str) -> tuple[dict[str, Any],
 
 
 def _check_c1(results: dict[str, Any]) -> Evidence | None:
-    if (found := _words_models(results, "similarity")) is None:
+    if (words := _words_models(results, "similarity")) is None:
         return None
-    similarity, usable, flagged = found
+    similarity, usable, flagged = words
     ev = Evidence(flagged=flagged)
     for model in usable:
         blocks, found = cka_blocks(similarity["models"][model][TASK])
@@ -211,9 +211,9 @@ def _check_c1(results: dict[str, Any]) -> Evidence | None:
 
 
 def _check_c2(results: dict[str, Any]) -> Evidence | None:
-    if (found := _words_models(results, "pruning")) is None:
+    if (words := _words_models(results, "pruning")) is None:
         return None
-    pruning, usable, flagged = found
+    pruning, usable, flagged = words
     ev = Evidence(flagged=flagged)
     for model in usable:
         entry = pruning["models"][model][TASK]
