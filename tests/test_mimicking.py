@@ -170,3 +170,21 @@ def test_smoke_run_writes_every_network(smoke):
     stage1 = next(r for r in rows if r["network"] == "stage1-only")["stage1"]["history"]
     assert stage1[-1]["val_loss"] < stage1[0]["val_loss"]  # the smoke run's stage-1 loss falls
     assert np.isfinite([r["time_normalised"] for r in rows]).all()
+
+
+def test_teachers_train_in_worker_processes_and_are_timed_afterwards(smoke):
+    from redundancy.distill import accuracy_of
+    from redundancy.mimicking import teacher_data, time_teacher_run, train_teacher
+    from redundancy.parallel import map_in_processes
+
+    calls = [dict(profile=smoke, name=name, variants=[("linear", 1, 8)], non_mimicker=[], device="cpu",
+                  progress=False) for name in ("wav2vec2", "hubert")]
+    runs = map_in_processes(train_teacher, calls, jobs=2, progress=False)
+    assert [run.name for run in runs] == ["wav2vec2", "hubert"]
+    assert not any("time_normalised" in net.record for run in runs for net in run.networks)
+    # the networks came back from the worker intact: they score exactly what the worker recorded
+    data = teacher_data(smoke, "wav2vec2", runs[0].layers, device="cpu")
+    for net in runs[0].networks:
+        assert accuracy_of(net.mimicker, net.head, data.x["test"], data.labels["test"]) == net.record["accuracy"]
+    time_teacher_run(runs[0], smoke, "cpu")
+    assert all(net.record["time_normalised"] > 0 and net.record["params"] > 0 for net in runs[0].networks)

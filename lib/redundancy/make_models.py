@@ -244,27 +244,14 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
     """Publish every trained run (``jobs`` at a time, one thread each: each re-measurement is
     small, and two processes use two cores better than two threads in one), and return the
     baselines report (``results/<profile>/baselines.json``)."""
-    from tqdm.auto import tqdm
-
     from .corpus import build_corpus
+    from .parallel import map_in_processes
 
     data_hash = corpus_hash(build_corpus(profile, progress=False))
-    bar = tqdm(total=len(folders), desc="publish", unit="model", disable=not progress)
-    if jobs <= 1:
-        for run, folder in folders.items():
-            publish_run(profile, run, folder, data_hash, device)
-            bar.update()
-    else:
-        context = multiprocessing.get_context("spawn")
-        with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            # backbones first: their probes are the longest pieces
-            ordered = sorted(folders.items(), key=lambda item: item[0].state != "pretrained")
-            pending = [pool.submit(publish_run, profile, run, folder, data_hash, device, threads)
-                       for run, folder in ordered]
-            for future in futures.as_completed(pending):
-                future.result()
-                bar.update()
-    bar.close()
+    # backbones first: their probes are the longest pieces
+    ordered = sorted(folders.items(), key=lambda item: item[0].state != "pretrained")
+    map_in_processes(publish_run, [(profile, run, folder, data_hash, device, threads if jobs > 1 else None)
+                                   for run, folder in ordered], jobs=max(1, jobs), progress=progress, desc="publish")
     from .baselines import baselines_report
 
     report = baselines_report(profile)

@@ -254,7 +254,36 @@ def _record(network: str, variant: Variant | None, accuracy: float, teacher_accu
 def run_teacher(profile: Profile | str | None, name: str, *, task: str = "words", seed: int = 0,
                 device: str = "cpu", variants: list[Variant] | None = None,
                 non_mimicker: list[Variant] | None = None, progress: bool = True) -> TeacherRun:
-    """Train the mimickers (``variants``, default the profile's grid) and the controls on one teacher."""
+    """Train the mimickers (``variants``, default the profile's grid) and the controls on one
+    teacher, then time them (:func:`time_teacher_run`)."""
+    run = train_teacher(profile, name, task=task, seed=seed, device=device, variants=variants,
+                        non_mimicker=non_mimicker, progress=progress)
+    time_teacher_run(run, profile, device)
+    return run
+
+
+def time_teacher_run(run: TeacherRun, profile: Profile | str | None, device: str = "cpu") -> None:
+    """Sizes and normalised times of a trained run's networks (:func:`add_costs`). Timing wants the
+    machine to itself: call it after any parallel training has ended."""
+    from .config import resolve_device
+
+    P = _profile(profile)
+    device = resolve_device(device)
+    folder = _teacher_folder(run, P, device)
+    add_costs(run, load_teacher(folder), folder, P, device)
+
+
+def _teacher_folder(run: TeacherRun, profile: Profile, device: str) -> Path:
+    from . import pipeline
+
+    return Path(str(pipeline.model_dir(profile, run.name, run.task, device, seed=run.seed)))
+
+
+def train_teacher(profile: Profile | str | None, name: str, *, task: str = "words", seed: int = 0,
+                  device: str = "cpu", variants: list[Variant] | None = None,
+                  non_mimicker: list[Variant] | None = None, progress: bool = True) -> TeacherRun:
+    """Train the mimickers and the controls on one teacher, without timing them (several teachers
+    may train at once, :mod:`redundancy.parallel`); :func:`time_teacher_run` adds the costs."""
     import copy
 
     from tqdm import tqdm
@@ -319,10 +348,8 @@ def run_teacher(profile: Profile | str | None, name: str, *, task: str = "words"
     acc, log = stage2(None, head)
     done.append(Trained(_record("head-only", None, acc, teacher_acc, stage2=log.to_json()), None, head))
     bar.close()
-    run = TeacherRun(name, task, seed, teacher_acc, (mid, n_layers), note, done, count_parameters(teacher),
-                     is_near_chance(metrics))
-    add_costs(run, teacher, folder, P, device)
-    return run
+    return TeacherRun(name, task, seed, teacher_acc, (mid, n_layers), note, done, count_parameters(teacher),
+                      is_near_chance(metrics))
 
 
 def add_costs(run: TeacherRun, teacher: torch.nn.Module, folder: Path, profile: Profile, device: str = "cpu") -> None:
@@ -347,11 +374,10 @@ def add_costs(run: TeacherRun, teacher: torch.nn.Module, folder: Path, profile: 
 
 def standalone(run: TeacherRun, index: int, profile: Profile | str | None, device: str = "cpu"):
     """The standalone classifier (waveform -> logits) of ``run.networks[index]``."""
-    from . import pipeline
     from .mimic import build_standalone
     from .preprocess import should_normalize
 
-    folder = Path(str(pipeline.model_dir(_profile(profile), run.name, run.task, device, seed=run.seed)))
+    folder = _teacher_folder(run, _profile(profile), device)
     teacher = load_teacher(folder)
     net = run.networks[index]
     return build_standalone(teacher, net.mimicker, net.head, should_normalize(folder))

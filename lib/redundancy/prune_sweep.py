@@ -213,6 +213,16 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
     return cache.read_json(folder / SWEEP_FILE)
 
 
+def sweep_published(profile: Profile, name: str, task: str, seed: int, device: str = "cpu") -> dict[str, Any]:
+    """:func:`sweep_model` of a profile's model by name (picklable: what chapter 04 runs in worker
+    processes, :mod:`redundancy.parallel`)."""
+    from . import pipeline
+
+    path = pipeline.model_dir(profile, name, task, device, seed=seed)
+    return sweep_model(path, task, profile, corpus_root=pipeline.corpus_root(profile, progress=False),
+                       device=device, progress=False)
+
+
 def evaluate_order(model_path: Path | str, task: str, order: Sequence[int], profile: Profile | str | None = None, *,
                    corpus_root: Path, device: str = "auto") -> list[float]:
     """Test accuracy of one model for your own order (1-based block numbers, as in the paper), at
