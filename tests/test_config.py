@@ -57,3 +57,52 @@ def test_resolve_device_refuses_cuda_without_gpu():
             resolve_device("cuda")
     with pytest.raises(ValueError, match="unknown device"):
         resolve_device("tpu")
+
+
+def test_a_task_can_change_its_fine_tuning_recipe():
+    import dataclasses
+
+    from redundancy import publish
+
+    mini = load_profile("mini")
+    longer = dataclasses.replace(mini, task_finetune=(("speakers", (("epochs", 30.0),)),))
+    assert longer.finetune_for("speakers").epochs == 30.0
+    assert longer.finetune_for("speakers").learning_rate == mini.finetune.learning_rate
+    assert longer.finetune_for("words") == mini.finetune == mini.finetune_for("speakers")
+    # no per-task change leaves the recipe (and every published model) as it was; one changes it
+    assert "task_finetune" not in publish.recipe(mini)
+    assert publish.recipe_hash(longer) != publish.recipe_hash(mini)
+    with pytest.raises(ValueError, match="unknown task 'digits'"):
+        dataclasses.replace(mini, task_finetune=(("digits", (("epochs", 3.0),)),))
+    with pytest.raises(ValueError, match=r"\['epoch'\] are not FinetuneConfig settings"):
+        dataclasses.replace(mini, task_finetune=(("speakers", (("epoch", 3.0),)),))
+
+
+def test_a_run_trains_with_its_tasks_recipe():
+    import dataclasses
+
+    from redundancy.make_models import Run, run_profile
+
+    mini = load_profile("mini")
+    longer = dataclasses.replace(mini, task_finetune=(("speakers", (("epochs", 30.0),)),))
+    speakers = run_profile(longer, Run("wavlm", "speakers", 0, learning_rate=5e-4))
+    assert (speakers.finetune.epochs, speakers.finetune.learning_rate) == (30.0, 5e-4)
+    assert speakers.task_finetune == () and speakers.finetune_for("speakers") == speakers.finetune
+    words = run_profile(longer, Run("wavlm", "words", 0, learning_rate=5e-4, sweep=True))
+    assert words.finetune.epochs == mini.finetune.epochs
+    assert words.finetune.stop_after_evaluations == mini.finetune.lr_sweep_evaluations
+
+
+def test_finetuned_dir_hands_each_task_its_recipe(monkeypatch):
+    import dataclasses
+
+    from redundancy import finetune, pipeline
+
+    longer = dataclasses.replace(load_profile("mini"), task_finetune=(("speakers", (("epochs", 30.0),)),))
+    seen = {}
+    monkeypatch.setattr(pipeline, "pretrained_dir", lambda *args, **kwargs: "backbone")
+    monkeypatch.setattr(pipeline, "corpus_root", lambda *args, **kwargs: "root")
+    monkeypatch.setattr(finetune, "finetune", lambda source, task, cfg, **kwargs: seen.setdefault(task, cfg))
+    for task in ("words", "speakers"):
+        pipeline.finetuned_dir(longer, "wavlm", task)
+    assert (seen["words"].epochs, seen["speakers"].epochs) == (longer.finetune.epochs, 30.0)

@@ -245,6 +245,27 @@ class Profile:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     timing: TimingConfig = field(default_factory=TimingConfig)
     mimic: MimicConfig = field(default_factory=MimicConfig)
+    # Changes to the fine-tuning recipe for one task, as (task, ((setting, value), ...)) pairs, e.g.
+    # (("speakers", (("epochs", 30.0),)),): speakers learns far more slowly than words (an MLP on
+    # log-mel statistics needs 30 epochs for 0.58, benchmarks/task_learnability.py). Empty: one recipe.
+    # A family's swept learning rate (lr_candidates) still applies to every task of the family.
+    task_finetune: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+
+    def __post_init__(self) -> None:
+        from .commands import TASKS
+
+        settings = {f.name for f in dataclasses.fields(FinetuneConfig)}
+        for task, changes in self.task_finetune:
+            if task not in TASKS:
+                raise ValueError(f"task_finetune: unknown task {task!r}: expected one of {TASKS}")
+            unknown = sorted({name for name, _ in changes} - settings)
+            if unknown:
+                raise ValueError(f"task_finetune[{task!r}]: {unknown} are not FinetuneConfig settings")
+
+    def finetune_for(self, task: str) -> FinetuneConfig:
+        """The fine-tuning recipe of one task: ``finetune`` with that task's ``task_finetune`` changes."""
+        changes = dict(dict(self.task_finetune).get(task, ()))
+        return dataclasses.replace(self.finetune, **changes) if changes else self.finetune
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict, used for cache keys and for printing."""

@@ -48,14 +48,15 @@ class Run:
 
 
 def run_profile(profile: Profile, run: Run) -> Profile:
-    """The profile a run trains with: its own learning rate; a trial stops after its first
-    validations (the whole run's schedule, so the chosen rate's run continues from there)."""
-    cfg = profile.finetune
+    """The profile a run trains with: its task's recipe (``Profile.finetune_for``), its own learning
+    rate; a trial stops after its first validations (the whole run's schedule, so the chosen rate's
+    run continues from there). The task's changes are resolved here, once."""
+    cfg = profile.finetune if run.state == "pretrained" else profile.finetune_for(run.state)
     if run.learning_rate is not None:
         cfg = dataclasses.replace(cfg, learning_rate=run.learning_rate)
     if run.sweep:
         cfg = dataclasses.replace(cfg, stop_after_evaluations=cfg.lr_sweep_evaluations)
-    return dataclasses.replace(profile, finetune=cfg)
+    return dataclasses.replace(profile, finetune=cfg, task_finetune=())
 
 
 def sweep_runs(profile: Profile, family: str) -> list[Run]:

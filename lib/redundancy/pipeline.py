@@ -62,7 +62,7 @@ def finetuned_dir(profile: Profile | str | None, name: str, task: str, *, random
     from .finetune import finetune
 
     profile = _profile(profile)
-    return finetune(pretrained_dir(profile, name, device, progress), task, profile.finetune,
+    return finetune(pretrained_dir(profile, name, device, progress), task, profile.finetune_for(task),
                     corpus_root=corpus_root(profile, progress), speaker_min_utterances=profile.corpus.speaker_min_utterances,
                     speaker_split_seed=profile.corpus.speaker_split_seed, random_init=random_init,
                     train_cnn=train_cnn, seed=seed, device=device, progress=progress)

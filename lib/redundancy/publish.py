@@ -68,6 +68,8 @@ def recipe(profile: Any) -> dict[str, Any]:
 
     parts = {part: _canonical(getattr(profile, part)) for part in ("corpus", "model", "pretrain", "finetune")}
     parts["model"].pop("source", None)  # where models are read from is not how they were trained
+    if getattr(profile, "task_finetune", ()):  # added later: absent when empty, so older sets stay valid
+        parts["task_finetune"] = _canonical(profile.task_finetune)
     for (part, name), neutral in ADDED_SETTINGS.items():
         if parts[part].get(name) == neutral:
             parts[part].pop(name)
@@ -295,5 +297,5 @@ def provenance_record(profile: Any, *, family: str, state: str, seed: int | None
         "versions": package_versions(),
         "git_commit": git_commit(),
         "cache_key": cache_key,
-        "finetune": dataclasses.asdict(profile.finetune) if state != "pretrained" else None,
+        "finetune": dataclasses.asdict(profile.finetune_for(state)) if state != "pretrained" else None,
     }
