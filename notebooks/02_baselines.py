@@ -257,7 +257,8 @@ for name, acc in words.items():
 # ## Why speakers stays weak: how many epochs the task takes
 # Is speaker identification in the mini world hard, or are 3 epochs too few for it?
 # `benchmarks/task_learnability.py` answers with learners that know nothing about speech: each clip
-# becomes the mean and standard deviation of its log-mel spectrogram (what an x-vector pools), and a
+# becomes the mean and standard deviation over frames of its log-mel spectrogram (the statistics
+# pooling of x-vectors, on raw log-mels rather than learned features), and a
 # linear probe and a small MLP are fitted on each task's train split and scored on its test split,
 # the MLP after 1 to 60 epochs (`redundancy.learnability`). The fine-tuned models, trained for
 # `FinetuneConfig.epochs`, are drawn at that epoch.
