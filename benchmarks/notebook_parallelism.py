@@ -11,11 +11,12 @@ This measures both sides of that choice in one run, on the same machine:
    wav2vec2-base (:func:`redundancy.mimicking.real_architecture_costs`, one thread): alone, then
    with a one-thread pruning sweep running on the other core.
 
-Measured on the 2-core machine (2026-11-30, training paused): side by side 1.66x faster (229.4 s
-against 138.1 s; 1.57x in an earlier run), but beside a sweep the full model's latency rose from 266
-to 299 ms and the normalised times moved by -6 % to +11 % (an earlier probe with another background
-sweep: 253 -> 332 ms, -3 % to -21 %). Chapter 05 times its models, and errors of that size would
-show in its tables and the scorecard's C4, so `make book` runs the chapters one at a time. Usage:
+Measured on the 2-core machine (2026-11-30, training paused): side by side 1.36x faster (47.2 s
+against 34.7 s), and beside a sweep the full model's latency rose from 265 to 295 ms and the
+normalised times moved by -10 % to +8 %. (Two earlier runs gave 1.57x and 1.66x and up to 20 %:
+their workers synthesised the corpus again in their fresh caches, so they timed that instead.)
+Chapter 05 times its models, and errors of that size would show in its tables and the scorecard's
+C4, so `make book` runs the chapters one at a time. Usage:
 
     python benchmarks/notebook_parallelism.py [--profile mini] [--task words]
 """
@@ -34,15 +35,13 @@ MODELS = (("wav2vec2", 0), ("hubert", 0))
 TIMED = "facebook/wav2vec2-base"
 
 
-def sweep(profile: str, task: str, family: str, seed: int, cache: str) -> None:
-    """One pruning sweep into a fresh cache (runs in a worker process)."""
+def sweep(profile: str, task: str, model: str, corpus_root: str, cache: str) -> None:
+    """One pruning sweep into a fresh cache, on the already built corpus (runs in a worker process:
+    resolving the corpus there would synthesise it again in the fresh cache)."""
     os.environ["REDUNDANCY_CACHE"] = cache
-    from redundancy import pipeline
     from redundancy.prune_sweep import sweep_model
 
-    root = pipeline.corpus_root(profile, progress=False)
-    sweep_model(pipeline.published_dir(profile, family, task, seed), task, profile, corpus_root=root,
-                device="cpu", progress=False)
+    sweep_model(model, task, profile, corpus_root=Path(corpus_root), device="cpu", progress=False)
 
 
 def normalised_times(profile: str) -> tuple[dict[str, float], float]:
@@ -57,7 +56,7 @@ def normalised_times(profile: str) -> tuple[dict[str, float], float]:
 def _worker(args: list[str], threads: int) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); " \
-           f"from notebook_parallelism import sweep; sweep(*{args!r}[:3], {args[3]}, {args[4]!r})"
+           f"from notebook_parallelism import sweep; sweep(*{args!r})"
     return subprocess.Popen([sys.executable, "-c", code], env=env)
 
 
@@ -68,18 +67,19 @@ def main() -> None:
     args = parser.parse_args()
     from redundancy import pipeline
 
-    pipeline.corpus_root(args.profile, progress=False)  # built (or found) before any timing
+    root = str(pipeline.corpus_root(args.profile, progress=False))  # built (or found) before any timing
+    models = [str(pipeline.published_dir(args.profile, family, args.task, seed)) for family, seed in MODELS]
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        for i, (family, seed) in enumerate(MODELS):
-            worker = _worker([args.profile, args.task, family, seed, f"{tmp}/serial{i}"], cores)
+        for i, model in enumerate(models):
+            worker = _worker([args.profile, args.task, model, root, f"{tmp}/serial{i}"], cores)
             if worker.wait() != 0:
-                raise SystemExit(f"sweep of {family} failed")
+                raise SystemExit(f"sweep of {model} failed")
         serial = time.perf_counter() - start
         start = time.perf_counter()
-        workers = [_worker([args.profile, args.task, family, seed, f"{tmp}/parallel{i}"], max(1, cores // 2))
-                   for i, (family, seed) in enumerate(MODELS)]
+        workers = [_worker([args.profile, args.task, model, root, f"{tmp}/parallel{i}"], max(1, cores // 2))
+                   for i, model in enumerate(models)]
         if any(worker.wait() != 0 for worker in workers):
             raise SystemExit("a side-by-side sweep failed")
         parallel = time.perf_counter() - start
@@ -88,8 +88,7 @@ def main() -> None:
 
     alone, full_alone = normalised_times(args.profile)
     with tempfile.TemporaryDirectory() as tmp:
-        family, seed = MODELS[0]
-        background = _worker([args.profile, args.task, family, seed, f"{tmp}/background"], 1)
+        background = _worker([args.profile, args.task, models[0], root, f"{tmp}/background"], 1)
         time.sleep(15)  # past its start-up, into the sweep
         busy, full_busy = normalised_times(args.profile)
         still_running = background.poll() is None

@@ -317,5 +317,5 @@ else:
 #    `redundancy.finetune.finetune`): is the margin over the control stable, and what does it cost per run?
 # 3. Which word pairs are confused most often? Are they acoustically similar?
 # 4. Fine-tune one family on speakers for 30 epochs (`redundancy.pipeline.finetuned_dir(P2, "wavlm",
-#    "speakers")` with `P2 = dataclasses.replace(P, finetune=dataclasses.replace(P.finetune, epochs=30))`,
+#    "speakers")` with `P2 = dataclasses.replace(P, task_finetune=(("speakers", (("epochs", 30.0),)),))`,
 #    best on a GPU): does it follow the MLP's curve above, pass it, or stall?

@@ -2,9 +2,9 @@
 
 A reference for the fine-tuned models: each clip is summarised by the mean and standard deviation
 over frames of its log-mel spectrogram (the statistics pooling of x-vectors, here on raw log-mels),
-and two simple learners are fitted on the task's train split and scored on its test split: a linear probe
-(:func:`redundancy.probe.probe_accuracy`) and a small MLP whose test accuracy is recorded along its
-epochs. A fine-tuned model that stays far below the MLP is under-trained, not facing an unlearnable
+and two simple learners are fitted on the task's train split and scored on its test split: a
+linear probe (:func:`redundancy.probe.probe_accuracy`) and a small MLP whose test accuracy is
+recorded along its epochs. A fine-tuned model that stays far below the MLP is under-trained, not facing an unlearnable
 task; the MLP's curve says how many epochs such a task takes.
 """
 

@@ -1,10 +1,10 @@
 """Independent CPU work in worker processes of one torch thread each.
 
-On the 2-core machine, two one-thread processes do 1.57-1.66x the work of one two-thread process
+On the 2-core machine, two one-thread processes do 1.36x the work of one two-thread process
 (pruning sweeps, ``benchmarks/notebook_parallelism.py``): the tiny models' operations are too small
-for torch's intra-op threads to pay off. Only for work that measures no time: a timing taken while
-another process computes moves by up to about 20 % (same benchmark), so callers time afterwards,
-alone. On a GPU the work runs in the calling process.
+for torch's intra-op threads to pay off fully. Only for work that measures no time: a timing taken
+while another process computes moves by up to about 10 % (same benchmark), so callers time
+afterwards, alone. On a GPU the work runs in the calling process.
 """
 
 from __future__ import annotations

@@ -57,6 +57,8 @@ def retrain_command(profile_name: str) -> str:
 #: the setting existed. At that value a setting is left out of the recipe, so that adding it does not
 #: make every published model stale; any other value is part of the recipe like every setting.
 ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier"): 1.0}
+#: The same for whole profile fields added to the recipe later (``Profile.task_finetune``).
+ADDED_PARTS: dict[str, Any] = {"task_finetune": ()}
 
 
 def recipe(profile: Any) -> dict[str, Any]:
@@ -68,8 +70,9 @@ def recipe(profile: Any) -> dict[str, Any]:
 
     parts = {part: _canonical(getattr(profile, part)) for part in ("corpus", "model", "pretrain", "finetune")}
     parts["model"].pop("source", None)  # where models are read from is not how they were trained
-    if getattr(profile, "task_finetune", ()):  # added later: absent when empty, so older sets stay valid
-        parts["task_finetune"] = _canonical(profile.task_finetune)
+    for part, neutral in ADDED_PARTS.items():
+        if getattr(profile, part, neutral) != neutral:
+            parts[part] = _canonical(getattr(profile, part))
     for (part, name), neutral in ADDED_SETTINGS.items():
         if parts[part].get(name) == neutral:
             parts[part].pop(name)
