@@ -50,7 +50,7 @@ import dataclasses
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from redundancy import mimicking, pipeline
+from redundancy import mimicking, parallel, pipeline
 from redundancy.architectures import build_random, real_config
 from redundancy.cache import atomic_write_json
 from redundancy.config import load_profile, resolve_device
@@ -94,16 +94,20 @@ print("non-mimicker controls:", list(M.non_mimicker))
 
 # %% [markdown]
 # ## Train every network on every teacher
+# On a CPU the teachers train side by side, one worker process of one thread per core
+# (`redundancy.parallel`); their networks are timed afterwards, one teacher at a time, since a
+# timing taken while another process computes moves by up to about 10 %
+# (`benchmarks/notebook_parallelism.py`).
 
 # %%
-runs = []
-for task in tasks:
-    for name in MODELS:
-        run = mimicking.run_teacher(P, name, task=task, seed=SEED, device=DEVICE, variants=GRID)
-        runs.append(run)
-        flag = "  TEACHER FAILED ITS TASK (redundancy.quality): relative accuracies mean nothing" if run.near_chance else ""
-        print(f"{name}/{task}: teacher accuracy {run.teacher_accuracy:.3f}, 2-layer targets {run.layers} "
-              f"({run.layer_note}){flag}")
+calls = [dict(profile=P, name=name, task=task, seed=SEED, device=DEVICE, variants=GRID, progress=False)
+         for task in tasks for name in MODELS]
+runs = parallel.map_in_processes(mimicking.train_teacher, calls, jobs=parallel.worker_count(DEVICE), desc="teachers")
+for run in runs:
+    mimicking.time_teacher_run(run, P, DEVICE)
+    flag = "  TEACHER FAILED ITS TASK (redundancy.quality): relative accuracies mean nothing" if run.near_chance else ""
+    print(f"{run.name}/{run.task}: teacher accuracy {run.teacher_accuracy:.3f}, 2-layer targets {run.layers} "
+          f"({run.layer_note}){flag}")
 
 # %% [markdown]
 # ## The table, in the shape of the paper's Tables 1-4

@@ -249,3 +249,9 @@ def test_free_workers_take_what_others_wait_for_then_the_longest_runs():
                                           "wavlm/words-random-trainable-cnn-seed0", "wavlm/words-seed1",
                                           "wavlm/words-random-frozen-cnn-seed0", "wavlm/speakers-seed0"]
     assert ordered[1].sweep
+    # a recipe that trains the CNN: its own runs are as long as the trainable control, the frozen
+    # control is now the shortest
+    ordered = sorted(runs, key=lambda run: start_order(run, cnn_trains=True))
+    assert [r.label for r in ordered] == ["hubert/pretrained", "hubert/words-seed0", "wavlm/words-seed1",
+                                          "wavlm/words-random-trainable-cnn-seed0", "wavlm/speakers-seed0",
+                                          "wavlm/words-random-frozen-cnn-seed0"]

@@ -87,3 +87,28 @@ def test_saved_tiny_backbone_roundtrips(tmp_path):
     x = torch.randn(1, 8000)
     with torch.no_grad():
         torch.testing.assert_close(again(x).last_hidden_state, model(x).last_hidden_state)
+
+
+def test_a_classifier_loads_as_its_backbone_quietly_and_a_missing_weight_is_an_error(tmp_path, capfd):
+    """The head of a fine-tuned folder is dropped without a load report; a backbone weight missing
+    from the checkpoint would be left random, so it fails instead."""
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoModelForAudioClassification
+    from transformers.utils import logging as hf_logging
+
+    smoke = load_profile("smoke")
+    config = tiny_config("wav2vec2", smoke.model)
+    config.num_labels = 3
+    AutoModelForAudioClassification.from_config(config).save_pretrained(str(tmp_path))
+    level = hf_logging.get_verbosity()
+    model = load_backbone(tmp_path)
+    assert type(model).__name__ == "Wav2Vec2Model"
+    assert "LOAD REPORT" not in capfd.readouterr().err
+    assert hf_logging.get_verbosity() == level  # quiet_loading restores transformers' settings
+
+    weights = load_file(str(tmp_path / "model.safetensors"))
+    dropped = next(k for k in weights if k.startswith("wav2vec2.encoder.layers.0."))
+    save_file({k: v for k, v in weights.items() if k != dropped}, str(tmp_path / "model.safetensors"),
+              metadata={"format": "pt"})
+    with pytest.raises(ValueError, match="1 backbone weights are missing"):
+        load_backbone(tmp_path)

@@ -88,18 +88,19 @@ def planned_runs(profile: Profile) -> list[Run]:
     return runs
 
 
-def start_order(run: Run) -> tuple[int, int]:
+def start_order(run: Run, cnn_trains: bool = False) -> tuple[int, float]:
     """Which runnable run a free worker takes first (smaller first): pre-training and learning-rate
-    trials, since other runs wait for them; then the longest runs (a control with a trainable CNN
-    costs about 2.4 frozen-CNN runs; speakers trains on fewer clips), so that no long run is left
-    to finish alone on one core while the other waits."""
+    trials, since other runs wait for them; then the longest runs, so that no long run is left to
+    finish alone on one core while the other waits. A run whose CNN trains costs about 2.4 times
+    one whose CNN is frozen (``cnn_trains``: the recipe's setting, which the pre-trained runs
+    follow; the controls set their own), and speakers trains on fewer clips than words."""
     if run.state == "pretrained":
-        return (0, 0)
+        return (0, 0.0)
     if run.sweep:
-        return (1, 0)
-    if run.control == "random-trainable-cnn":
-        return (2, 0)
-    return (3, 1 if run.state == "speakers" else 0)
+        return (1, 0.0)
+    trains = run.control == "random-trainable-cnn" or (run.control is None and cnn_trains)
+    cost = (2.4 if trains else 1.0) * (0.8 if run.state == "speakers" else 1.0)
+    return (2, -cost)
 
 
 def corpus_hash(root: Path) -> str:
@@ -149,6 +150,7 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
     context = multiprocessing.get_context("spawn")
     bar = tqdm(total=len(runs), desc="models", unit="run", disable=not progress)
     sweeping = bool(profile.finetune.lr_candidates)
+    cnn_trains = not profile.finetune.freeze_feature_encoder
     ready: list[Run] = []  # runnable, waiting for a free worker
     pending: dict[futures.Future, Run] = {}
     with futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
@@ -156,7 +158,7 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
         def submit(batch: list[Run]) -> None:
             """Make ``batch`` runnable; start runs (by :func:`start_order`) while a worker is free."""
             ready.extend(batch)
-            ready.sort(key=start_order)  # stable: equal kinds keep their planned order
+            ready.sort(key=lambda run: start_order(run, cnn_trains))  # stable: equal costs keep their order
             while ready and len(pending) < max(1, jobs):
                 run = ready.pop(0)
                 pending[pool.submit(_train, profile, run, device, threads)] = run

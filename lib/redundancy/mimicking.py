@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .config import MimicConfig, Profile, Variant, load_profile
+from .models import quiet_loading
 
 NETWORKS: tuple[str, ...] = ("mimicker", "non-mimicker", "head-only", "stage1-only")
 STAGE = "mimic-teacher"
@@ -141,8 +142,9 @@ def load_teacher(folder: Path) -> torch.nn.Module:
     """A fine-tuned classifier in float32 (published folders store float16), eager attention, eval mode."""
     from transformers import AutoModelForAudioClassification
 
-    return AutoModelForAudioClassification.from_pretrained(str(folder), dtype="float32",
-                                                           attn_implementation="eager").eval()
+    with quiet_loading():
+        return AutoModelForAudioClassification.from_pretrained(str(folder), dtype="float32",
+                                                               attn_implementation="eager").eval()
 
 
 def _open(path: Path) -> torch.Tensor:

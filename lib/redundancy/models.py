@@ -4,6 +4,8 @@ to the parts of a model every chapter touches (the base model, the transformer b
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,6 +130,23 @@ def backbone_class(family: str) -> type:
     return classes[family]
 
 
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """transformers without its per-load progress bar and warnings (errors still show), restored
+    afterwards: loading a dozen small checkpoints otherwise fills a notebook with bars and reports."""
+    from transformers.utils import logging as hf_logging
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 def load_backbone(name_or_path: str | Path, *, dtype: torch.dtype | None = None) -> torch.nn.Module:
     """The backbone of a checkpoint, by local folder (checked first) or by a registry hub name.
 
@@ -136,6 +155,10 @@ def load_backbone(name_or_path: str | Path, *, dtype: torch.dtype | None = None)
     that is neither an existing folder nor in :data:`HUB_CHECKPOINTS` fails before any download is
     attempted. ``layerdrop`` is forced to 0: transformers' default (0.1) would drop whole blocks in
     train mode, which is exactly what this book must control itself.
+
+    A checkpoint's extra weights (a classifier's head, a pre-training quantizer) are left out by
+    design, so transformers' load report about them is kept out of the notebooks; a backbone weight
+    *missing* from the checkpoint would be left random, and is an error instead.
     """
     from transformers import AutoConfig
 
@@ -159,4 +182,10 @@ def load_backbone(name_or_path: str | Path, *, dtype: torch.dtype | None = None)
     kwargs: dict[str, Any] = {"config": config}
     if dtype is not None:
         kwargs["dtype"] = dtype
-    return backbone_class(family).from_pretrained(source, **kwargs)
+    with quiet_loading():
+        model, info = backbone_class(family).from_pretrained(source, output_loading_info=True, **kwargs)
+    missing = sorted(info.get("missing_keys", ()))
+    if missing:
+        raise ValueError(f"{source}: {len(missing)} backbone weights are missing from the checkpoint and would "
+                         f"be random (first: {', '.join(missing[:3])})")
+    return model

@@ -25,6 +25,7 @@ import torch
 
 from . import pruning
 from .config import Profile, load_profile, resolve_device
+from .models import quiet_loading
 from .prune_eval import BlockRunner, PrunedScorer, keep_freed_memory
 
 STAGE = "pruning-sweep"
@@ -175,7 +176,8 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
         start = time.perf_counter()
         split_kw = dict(min_utterances=profile.corpus.speaker_min_utterances,
                         seed=profile.corpus.speaker_split_seed)
-        model = AutoModelForAudioClassification.from_pretrained(str(model_path))
+        with quiet_loading():
+            model = AutoModelForAudioClassification.from_pretrained(str(model_path))
         runner = BlockRunner(model, device)
         L = runner.n_blocks
         normalize = should_normalize(model_path)
@@ -234,7 +236,8 @@ def evaluate_order(model_path: Path | str, task: str, order: Sequence[int], prof
 
     profile = load_profile(profile) if not isinstance(profile, Profile) else profile
     device = resolve_device(device)
-    model = AutoModelForAudioClassification.from_pretrained(str(model_path))
+    with quiet_loading():
+        model = AutoModelForAudioClassification.from_pretrained(str(model_path))
     runner = BlockRunner(model, device)
     zero_based = [int(b) - 1 for b in order]
     pruning._check_indices(zero_based, runner.n_blocks)
