@@ -126,6 +126,9 @@ flagged if len(flagged) else "no model flagged"
 #   (which every mimicking model keeps) is a smaller share of the time, so CPU reductions are expected
 #   to be lower. `benchmarks/gpu_timing.sh` writes `results/gpu/timing.json`, which this chapter uses
 #   for C4 when it is present.
+# - C5 is judged on the mimickers that chapter 05 trains, with the mini profile's short schedule
+#   (3 + 2 epochs on 2,000 clips, against the paper's 50 + 30 on every clip). Its "Is it the
+#   schedule?" section trains the best two again on every clip and for longer: read C5 with it.
 # - C1 and C2 are judged on the fine-tuned word models: the paper analyses fine-tuned models only.
 #   The speakers task is this book's extension and is not scored here.
 # - The paper's numbers in the table are its own (PAPER.md in the project's notes cites where each
