@@ -148,11 +148,17 @@ def test_finetuning_resumes_after_an_interruption(tmp_path, smoke, smoke_corpus,
         finetune(backbone, "words", profile.finetune, corpus_root=smoke_corpus,
             speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
     monkeypatch.setattr(Trainer, "training_step", real_step)
+    # the training time up to the checkpoint was recorded when the checkpoint was saved, so it
+    # survives a kill that runs no clean-up code
+    timer, = (tmp_path / "resumed").rglob("seconds_before_resume.json")
+    at_checkpoint = json.loads(timer.read_text())
+    assert at_checkpoint["step"] == 2 and at_checkpoint["seconds"] > 0
     resumed = finetune(backbone, "words", profile.finetune, corpus_root=smoke_corpus,
         speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
 
     log = json.loads((resumed / "train_log.json").read_text())
     assert log["summary"]["resumed"] is True and log["summary"]["train_steps"] == 6
+    assert log["summary"]["train_seconds"] > at_checkpoint["seconds"]  # both parts of the run
     a = AutoModelForAudioClassification.from_pretrained(str(straight)).state_dict()
     b = AutoModelForAudioClassification.from_pretrained(str(resumed)).state_dict()
     for name, tensor in a.items():

@@ -2,8 +2,9 @@
 
 ``AutoModelForAudioClassification`` puts a ``projector`` Linear(D -> 256), a mean over frames and a
 ``classifier`` Linear(256 -> classes) on the backbone; the transformers ``Trainer`` trains it (so the
-paper profile runs unchanged on several GPUs under ``accelerate launch`` or ``torchrun``). The CNN
-feature encoder is frozen as usual. The result is a cached Hugging Face checkpoint folder with the
+paper profile runs unchanged on several GPUs under ``accelerate launch`` or ``torchrun``). Whether
+the CNN feature encoder trains is the recipe's ``freeze_feature_encoder`` (the mini profile trains
+it; the controls set it themselves). The result is a cached Hugging Face checkpoint folder with the
 test accuracy, its bootstrap interval, the chance level, the training curve and the test predictions.
 """
 
@@ -260,6 +261,24 @@ def StopAfterStep(step: int):
     return _Stop()
 
 
+def TimeAtCheckpoints(timer_file: Path, earlier: float):
+    """A Trainer callback that records, at each checkpoint, the training seconds that produced it
+    (``earlier`` ones from before a resume included): a run killed outright (a closed laptop, the
+    end of a session) then resumes with the time of the checkpoint it continues from, and its
+    recorded ``train_seconds`` covers every part of the run, not only the last."""
+    from transformers import TrainerCallback
+
+    start = time.perf_counter()
+
+    class _Timer(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            timer_file.write_text(json.dumps({"seconds": earlier + time.perf_counter() - start,
+                                              "step": int(state.global_step)}))
+            return control
+
+    return _Timer()
+
+
 def _accuracy_metric(eval_prediction: Any) -> dict[str, float]:
     logits = eval_prediction.predictions
     logits = logits[0] if isinstance(logits, tuple) else logits
@@ -366,17 +385,16 @@ def _run_trainer(model, train_data: ClipDataset, val_data: ClipDataset, cfg: Fin
     was stopped resumes from its last checkpoint); keep the best checkpoint by validation accuracy;
     write the loss and validation curves to ``train_log.json``."""
     args = _training_args(cfg, work, device, len(train_data), progress, seed)
-    callbacks = [StopAfterStep(args.eval_steps * cfg.stop_after_evaluations)] if cfg.stop_after_evaluations > 0 else []
-    trainer = _trainer_class(cfg.head_lr_multiplier)(model=model, args=args, train_dataset=train_data, eval_dataset=val_data,
-                      compute_metrics=_accuracy_metric, callbacks=callbacks)
     resume = any(p.name.startswith("checkpoint-") for p in work.iterdir())
     timer_file = work / "seconds_before_resume.json"
     earlier = float(json.loads(timer_file.read_text())["seconds"]) if resume and timer_file.is_file() else 0.0
+    callbacks = [TimeAtCheckpoints(timer_file, earlier)]
+    if cfg.stop_after_evaluations > 0:
+        callbacks.append(StopAfterStep(args.eval_steps * cfg.stop_after_evaluations))
+    trainer = _trainer_class(cfg.head_lr_multiplier)(model=model, args=args, train_dataset=train_data, eval_dataset=val_data,
+                      compute_metrics=_accuracy_metric, callbacks=callbacks)
     start = time.perf_counter()
-    try:
-        result = trainer.train(resume_from_checkpoint=True if resume else None)
-    finally:
-        timer_file.write_text(json.dumps({"seconds": earlier + time.perf_counter() - start}))
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
     seconds = earlier + time.perf_counter() - start
     history = trainer.state.log_history
     curve = [
