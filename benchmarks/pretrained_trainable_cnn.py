@@ -1,13 +1,15 @@
 """Is pre-training worth anything once the CNN may train? The fair comparison with the control.
 
-The published words models fine-tune with the CNN feature encoder frozen (our recipe's choice; the
-paper does not say which parts it froze), and a random-init control whose CNN trains beats them
-all. This study fine-tunes each published pre-trained backbone once more (words, seed 0, the
+The study that changed the mini recipe, kept as its record. When it ran, the published words
+models fine-tuned with the CNN feature encoder frozen (the paper does not say which parts it
+froze), and a random-init control whose CNN trains beat them all. This study fine-tunes each published pre-trained backbone once more (words, seed 0, the
 family's swept learning rate, everything else the profile's recipe) with its CNN trainable, so
 that both sides of the comparison train the same parameters. It reports test accuracy and the
 paired bootstrap margin against both published controls (``baselines.pretraining_margins``) and
-writes ``results/<profile>/trainable_cnn_study.json``, which chapter 02 shows. Usage (about 40
-minutes on 2 cores for the three families):
+writes ``results/<profile>/trainable_cnn_study.json``, which chapter 02 shows. Its result is why
+the mini recipe now trains the CNN; for a profile whose recipe already does, the published models
+are that comparison (chapter 02's margins), and the study refuses to run. Usage (about 40 minutes
+on 2 cores for the three families, frozen-CNN recipe only):
 
     python benchmarks/pretrained_trainable_cnn.py [--profile mini] [--jobs 2] [--families wav2vec2 hubert]
 """
@@ -78,6 +80,10 @@ def main() -> None:
     parser.add_argument("--families", nargs="*", default=None)
     args = parser.parse_args()
     profile = load_profile(args.profile)
+    if not profile.finetune.freeze_feature_encoder:
+        raise SystemExit(f"the {profile.name} recipe already trains the CNN: its published models are this "
+                         "comparison (chapter 02's margins over both controls); the study compares a frozen-CNN "
+                         "recipe's published runs with trainable-CNN ones")
     families = args.families or list(profile.model.families)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {family: pool.submit(train, profile.name, family, 1 if args.jobs > 1 else 2)

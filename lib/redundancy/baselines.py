@@ -202,7 +202,8 @@ def recipe_study_table(rows: list[dict[str, Any]]):
 
 def trainable_cnn_table(doc: dict[str, Any]):
     """The trainable-CNN study (``benchmarks/pretrained_trainable_cnn.py``): per family, words test
-    accuracy of the pre-trained model with its CNN frozen (the published seed-0 run) and trainable,
+    accuracy of the pre-trained model with its CNN frozen (the seed-0 run published when the study
+    ran, under the frozen-CNN recipe) and trainable,
     each published control, and the trainable run's paired margin over each control."""
     import pandas as pd
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .models import base_model, encoder_layers
+from .models import base_model, encoder_layers, load_backbone
 
 LAYER_FILE = "layer_{:02d}.npy"
 META_FILE = "hidden_states.json"
@@ -198,13 +198,11 @@ def cached_hidden_states(
     """Hidden states of a checkpoint on ``waveforms``, through the cache.
 
     ``model_path``: a checkpoint folder (a cached artifact of this project, or any local folder) or,
-    in the paper profile, a hub name (downloaded by transformers). ``AutoModel`` loads the backbone
-    of backbone and classifier checkpoints alike. The key combines the checkpoint's key (or its
+    in the paper profile, a registry hub name (downloaded by transformers). ``load_backbone`` loads
+    the backbone of backbone and classifier checkpoints alike, in float32. The key combines the checkpoint's key (or its
     path / hub name) and ``data_key`` (which names the waveforms); batch size and device do not enter
     it (they change the result only by float noise).
     """
-    from transformers import AutoModel
-
     from . import cache
     from .preprocess import should_normalize
 
@@ -224,7 +222,7 @@ def cached_hidden_states(
     normalize = should_normalize(source)
 
     def build(tmp: Path) -> None:
-        model = AutoModel.from_pretrained(source)
+        model = load_backbone(source, dtype=torch.float32)
         extract_hidden_states(model, waveforms, batch_size=batch_size, device=device, out_dir=tmp,
                               progress=progress, normalize=normalize)
 
@@ -246,15 +244,13 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cli_hidden_states(args: argparse.Namespace) -> int:
-    from transformers import AutoModel
-
     from .config import resolve_device
 
     if not args.waveforms.is_file():
         raise FileNotFoundError(f"no waveform file {args.waveforms}")
     from .preprocess import should_normalize
 
-    model = AutoModel.from_pretrained(args.model)
+    model = load_backbone(args.model, dtype=torch.float32)
     states = extract_hidden_states(model, np.load(args.waveforms), batch_size=args.batch_size,
                                    device=resolve_device(args.device), out_dir=args.out,
                                    normalize=should_normalize(args.model))

@@ -299,11 +299,12 @@ def backbone_probe(folder: Path, corpus_root: Path, device: str = "cpu") -> dict
     import torch
     from transformers import AutoConfig, AutoModel
 
+    from .models import load_backbone
     from .preprocess import should_normalize
     from .probe import layer_probe
 
     normalize = should_normalize(folder)
-    trained = AutoModel.from_pretrained(str(folder), dtype="float32")
+    trained = load_backbone(folder, dtype=torch.float32)
     torch.manual_seed(0)
     twin = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
     result = {"pretrained": layer_probe(trained, corpus_root, normalize, n_train=1500, device=device),
