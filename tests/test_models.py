@@ -112,3 +112,17 @@ def test_a_classifier_loads_as_its_backbone_quietly_and_a_missing_weight_is_an_e
               metadata={"format": "pt"})
     with pytest.raises(ValueError, match="1 backbone weights are missing"):
         load_backbone(tmp_path)
+
+
+def test_load_classifier_reads_a_float16_folder_in_float32(tmp_path):
+    """Published folders store float16; every chapter computes in float32, eager attention on request."""
+    from transformers import AutoModelForAudioClassification
+
+    from redundancy.models import load_classifier
+
+    config = tiny_config("hubert", load_profile("smoke").model)
+    config.num_labels = 3
+    AutoModelForAudioClassification.from_config(config).half().save_pretrained(str(tmp_path))
+    model = load_classifier(tmp_path)
+    assert next(model.parameters()).dtype == torch.float32 and model.config.num_labels == 3
+    assert load_classifier(tmp_path, eager_attention=True).config._attn_implementation == "eager"

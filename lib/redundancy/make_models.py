@@ -342,17 +342,16 @@ def remeasure(folder: Path, profile: Profile, corpus_root: Path, device: str = "
 def evaluate_published(folder: Path, profile: Profile, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
     """Accuracy (with its bootstrap interval) of a published classifier on its task's test split,
     and its ``predictions`` with the ``labels``; nothing is written."""
-    from transformers import AutoModelForAudioClassification
-
     from .commands import load_split
     from .finetune import accuracy_summary, predict
+    from .models import load_classifier
     from .preprocess import prepare_inputs, should_normalize
 
     metrics = json.loads((Path(folder) / "metrics.json").read_text())
     task = metrics["task"]
     test = load_split(corpus_root, task, "test", min_utterances=profile.corpus.speaker_min_utterances,
                       seed=profile.corpus.speaker_split_seed)
-    model = AutoModelForAudioClassification.from_pretrained(str(folder), dtype="float32")
+    model = load_classifier(folder)
     inputs = prepare_inputs(test.load_all(progress=False), should_normalize(folder))
     preds = predict(model, inputs, device=device)
     summary = accuracy_summary(preds, test.labels, len(test.classes), profile.finetune.bootstrap)

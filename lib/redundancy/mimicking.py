@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .config import MimicConfig, Profile, Variant, load_profile
-from .models import quiet_loading
+from .models import load_classifier
 
 NETWORKS: tuple[str, ...] = ("mimicker", "non-mimicker", "head-only", "stage1-only")
 STAGE = "mimic-teacher"
@@ -140,11 +140,7 @@ def _extract(model: torch.nn.Module, split: Any, keep: np.ndarray, layers: tuple
 
 def load_teacher(folder: Path) -> torch.nn.Module:
     """A fine-tuned classifier in float32 (published folders store float16), eager attention, eval mode."""
-    from transformers import AutoModelForAudioClassification
-
-    with quiet_loading():
-        return AutoModelForAudioClassification.from_pretrained(str(folder), dtype="float32",
-                                                               attn_implementation="eager").eval()
+    return load_classifier(folder, eager_attention=True).eval()
 
 
 def _open(path: Path) -> torch.Tensor:

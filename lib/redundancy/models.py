@@ -189,3 +189,16 @@ def load_backbone(name_or_path: str | Path, *, dtype: torch.dtype | None = None)
         raise ValueError(f"{source}: {len(missing)} backbone weights are missing from the checkpoint and would "
                          f"be random (first: {', '.join(missing[:3])})")
     return model
+
+
+def load_classifier(folder: str | Path, *, eager_attention: bool = False) -> torch.nn.Module:
+    """A fine-tuned audio classifier (backbone and head) from its folder, in float32 (published
+    folders store float16), quietly. ``eager_attention`` for code that hooks into the attention
+    (timing and mimicking need the same implementation for every model they compare)."""
+    from transformers import AutoModelForAudioClassification
+
+    kwargs: dict[str, Any] = {"dtype": torch.float32}
+    if eager_attention:
+        kwargs["attn_implementation"] = "eager"
+    with quiet_loading():
+        return AutoModelForAudioClassification.from_pretrained(str(folder), **kwargs)

@@ -25,7 +25,7 @@ import torch
 
 from . import pruning
 from .config import Profile, load_profile, resolve_device
-from .models import quiet_loading
+from .models import load_classifier
 from .prune_eval import BlockRunner, PrunedScorer, keep_freed_memory
 
 STAGE = "pruning-sweep"
@@ -170,14 +170,11 @@ def sweep_model(model_path: Path | str, task: str, profile: Profile | str | None
               "speakers": [profile.corpus.speaker_min_utterances, profile.corpus.speaker_split_seed]}
 
     def build(out: Path) -> None:
-        from transformers import AutoModelForAudioClassification
-
         keep_freed_memory()
         start = time.perf_counter()
         split_kw = dict(min_utterances=profile.corpus.speaker_min_utterances,
                         seed=profile.corpus.speaker_split_seed)
-        with quiet_loading():
-            model = AutoModelForAudioClassification.from_pretrained(str(model_path))
+        model = load_classifier(model_path)
         runner = BlockRunner(model, device)
         L = runner.n_blocks
         normalize = should_normalize(model_path)
@@ -229,15 +226,12 @@ def evaluate_order(model_path: Path | str, task: str, order: Sequence[int], prof
                    corpus_root: Path, device: str = "auto") -> list[float]:
     """Test accuracy of one model for your own order (1-based block numbers, as in the paper), at
     every depth from 0 to ``len(order)`` removed blocks. Not cached: for exercises and trials."""
-    from transformers import AutoModelForAudioClassification
-
     from .commands import load_split
     from .preprocess import should_normalize
 
     profile = load_profile(profile) if not isinstance(profile, Profile) else profile
     device = resolve_device(device)
-    with quiet_loading():
-        model = AutoModelForAudioClassification.from_pretrained(str(model_path))
+    model = load_classifier(model_path)
     runner = BlockRunner(model, device)
     zero_based = [int(b) - 1 for b in order]
     pruning._check_indices(zero_based, runner.n_blocks)
