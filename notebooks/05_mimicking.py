@@ -51,7 +51,7 @@ import json
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from redundancy import mimicking, parallel, pipeline
+from redundancy import mimicking, pipeline
 from redundancy.architectures import build_random, real_config
 from redundancy.cache import atomic_write_json
 from redundancy.config import load_profile, resolve_device
@@ -95,15 +95,14 @@ print("non-mimicker controls:", list(M.non_mimicker))
 
 # %% [markdown]
 # ## Train every network on every teacher
-# On a CPU the teachers train side by side, one worker process of one thread per core
-# (`redundancy.parallel`); their networks are timed afterwards, one teacher at a time, since a
-# timing taken while another process computes moves by up to about 10 %
+# On a CPU the networks train side by side, one worker process of one thread per core
+# (`redundancy.parallel`), each teacher's networks in two parts so that three teachers keep two
+# cores busy (`mimicking.train_teachers`); the networks are timed afterwards, one teacher at a time,
+# since a timing taken while another process computes moves by up to about 10 %
 # (`benchmarks/notebook_parallelism.py`).
 
 # %%
-calls = [dict(profile=P, name=name, task=task, seed=SEED, device=DEVICE, variants=GRID, progress=False)
-         for task in tasks for name in MODELS]
-runs = parallel.map_in_processes(mimicking.train_teacher, calls, jobs=parallel.worker_count(DEVICE), desc="teachers")
+runs = mimicking.train_teachers(P, MODELS, tasks=tasks, seed=SEED, device=DEVICE, variants=GRID)
 for run in runs:
     mimicking.time_teacher_run(run, P, DEVICE)
     flag = "  TEACHER FAILED ITS TASK (redundancy.quality): relative accuracies mean nothing" if run.near_chance else ""

@@ -1,6 +1,7 @@
 """The cache: keys follow the configuration, writes are atomic, finished stages are reused."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -77,6 +78,36 @@ def test_finished_build_is_reused_not_recomputed(tmp_path):
     assert json.loads((first / "out.json").read_text()) == {"value": 3}
     manifest = json.loads((first / "_manifest.json").read_text())
     assert manifest["config"] == {"a": 1} and manifest["stage"] == "stage"
+
+
+BUILD_ONCE = """
+import sys, time
+from pathlib import Path
+from redundancy import cache
+
+root, log = Path(sys.argv[1]), Path(sys.argv[2])
+
+def build(folder):
+    with open(log, "a") as f:
+        f.write("built\\n")
+    time.sleep(1.5)
+    (folder / "out.txt").write_text("done")
+
+print(cache.build_artifact("stage", {"a": 1}, build, root=root, code=()))
+"""
+
+
+def test_processes_wanting_the_same_artifact_build_it_once(tmp_path):
+    import subprocess
+    import sys
+
+    log = tmp_path / "builds.log"
+    procs = [subprocess.Popen([sys.executable, "-c", BUILD_ONCE, str(tmp_path / "cache"), str(log)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs[0] == outs[1] and (Path(outs[0]) / "out.txt").read_text() == "done"
+    assert log.read_text() == "built\n"  # the second process waited and reused the first one's
 
 
 def test_atomic_write_interrupted_keeps_old_content(tmp_path, monkeypatch):

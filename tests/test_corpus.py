@@ -123,6 +123,25 @@ def test_unknown_voice_is_a_clear_error():
             espeak.say("yes", "xx-nowhere", 175, 50, 50, seed=1)
 
 
+@pytest.mark.parametrize("synthesize", [corpus.synthesize_commands, corpus.synthesize_pretrain])
+def test_recording_in_the_helper_process_writes_the_same_bytes(tmp_path, synthesize):
+    inline = synthesize(tmp_path / "inline", SMOKE, progress=False, helper=False)
+    helped = synthesize(tmp_path / "helper", SMOKE, progress=False, helper=True)
+    assert file_hashes(inline) == file_hashes(helped)
+
+
+def test_a_failure_in_the_recording_helper_is_raised(tmp_path):
+    import numpy as np
+
+    speaker = corpus.make_speakers(1, 0)[0]
+    recorder = corpus.ClipRecorder(corpus.background_noises(1.0, 0), 1.0, 0, helper=True, batch=1)
+    with pytest.raises(RuntimeError, match="recording a clip failed in the helper process"):
+        with recorder:
+            recorder.add(tmp_path / "missing-folder" / "a.wav", np.random.default_rng(0), np.ones(800),
+                         speaker, 16000, (10.0, 20.0))
+            recorder.close()
+
+
 def test_pretrain_corpus(tmp_path, monkeypatch):
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
     root = corpus.build_pretrain_corpus(SMOKE, progress=False)

@@ -172,6 +172,29 @@ def test_smoke_run_writes_every_network(smoke):
     assert np.isfinite([r["time_normalised"] for r in rows]).all()
 
 
+def test_teachers_trained_in_parts_equal_teachers_trained_whole(smoke):
+    from redundancy.mimicking import train_teacher, train_teachers
+
+    grid = [("linear", 1, 8), ("transformer", 1, 8), ("linear", 2, 8)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in the workers: the same arithmetic
+    try:
+        whole = train_teacher(smoke, "wav2vec2", variants=grid, non_mimicker=[("linear", 1, 8)], device="cpu",
+                              progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    parts = train_teachers(smoke, ["wav2vec2", "hubert"], variants=grid, non_mimicker=[("linear", 1, 8)],
+                           device="cpu", jobs=2, progress=False)
+    assert [(run.name, run.task) for run in parts] == [("wav2vec2", "words"), ("hubert", "words")]
+    merged = parts[0]
+    assert [n.record["network"] for n in merged.networks] == [n.record["network"] for n in whole.networks]
+    for a, b in zip(whole.networks, merged.networks):
+        assert (a.record["type"], a.record["layers"], a.record["z"]) == (b.record["type"], b.record["layers"], b.record["z"])
+        # same seeds, same data: the same network, whichever part or process trained it
+        assert b.record["accuracy"] == a.record["accuracy"]
+    assert merged.layers == whole.layers and merged.teacher_accuracy == whole.teacher_accuracy
+
+
 def test_teachers_train_in_worker_processes_and_are_timed_afterwards(smoke):
     from redundancy.distill import accuracy_of
     from redundancy.mimicking import teacher_data, time_teacher_run, train_teacher

@@ -11,6 +11,7 @@ checkpoints in ``work_dir(stage, key)``, which survives interruption.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -21,7 +22,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,8 @@ def build_artifact(
 
     ``build`` writes its files into the directory it is given; only when it returns is that
     directory renamed to its final place (atomic on one filesystem). If it raises, nothing is left.
+    Processes that want the same missing artifact at once (worker processes of one chapter) build
+    it once: the others wait for it (:func:`_building`).
     """
     if code is None:
         caller = _calling_module()
@@ -124,6 +127,34 @@ def build_artifact(
     if final.is_dir():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
+    with _building(final.parent / f"{key}.lock"):
+        if final.is_dir():  # built by another process while this one waited
+            return final
+        return _build_unlocked(final, stage, key, config, inputs, build)
+
+
+@contextlib.contextmanager
+def _building(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_file`` while building (POSIX ``flock``; released by the
+    system if the process dies), and remove the file afterwards. A process that arrives after the
+    removal finds the artifact built; only after a *failed* build can two processes then build at
+    once, as they could where ``fcntl`` is missing: the first one renamed into place wins."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            lock_file.unlink(missing_ok=True)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_unlocked(final: Path, stage: str, key: str, config: Any, inputs: Sequence[str],
+                    build: Callable[[Path], None]) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=final.parent))
     try:
         build(tmp)

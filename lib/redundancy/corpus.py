@@ -342,6 +342,148 @@ def _write_pcm16(path: Path, samples: np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Recording in a helper process while eSpeak speaks in order
+
+#: One clip to record: its file, its Generator (state after the voice was drawn), the dry speech,
+#: the speaker, the clip length in samples (None: as long as the speech) and the SNR range.
+RecordJob = tuple[str, np.random.Generator, np.ndarray, Speaker, "int | None", tuple[float, float]]
+
+
+def _recorder_server() -> None:  # pragma: no cover - runs in the helper process
+    """Helper-process loop: record and write batches of clips (:func:`_record`) sent on stdin.
+
+    Protocol: the first message is ``(noise_seconds, seed)``, then lists of :data:`RecordJob`; each
+    message is an 8-byte little-endian length and a pickle. After each batch it answers a 4-byte
+    length and an error text (empty: done), and it stops at the first error.
+    """
+    import pickle
+    import traceback
+
+    src = sys.stdin.buffer
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+
+    def receive() -> Any:
+        header = src.read(8)
+        if len(header) < 8:
+            return None
+        (n,) = struct.unpack("<Q", header)
+        return pickle.loads(src.read(n))
+
+    noise_seconds, seed = receive()
+    noises = background_noises(noise_seconds, seed)
+    while (jobs := receive()) is not None:
+        try:
+            for path, rng, speech, speaker, length, snr_db in jobs:
+                _write_pcm16(Path(path), _record(rng, speech, speaker, length, noises, snr_db))
+            error = b""
+        except Exception:  # reported to the parent, which raises it
+            error = traceback.format_exc().encode()
+        out.write(struct.pack("<I", len(error)) + error)
+        out.flush()
+        if error:
+            return
+
+
+class ClipRecorder:
+    """Records and writes clips while the caller goes on speaking (a context manager).
+
+    Speaking has to stay in one process and in order (eSpeak's hidden state, module docstring), but
+    about two thirds of a clip's time is the recording after it: reverberation, noise, the WAV. Each
+    clip carries its own Generator, so recording it in a helper process draws exactly what it would
+    draw here: the files are byte-identical (a test compares). A plain helper process, like eSpeak's,
+    not :mod:`multiprocessing`, so that scripts, notebooks and the command line behave alike. With one
+    core, or ``helper=False``, it records inline.
+    """
+
+    def __init__(self, noises: dict[str, np.ndarray], noise_seconds: float, seed: int,
+                 helper: bool | None = None, batch: int = 64):
+        self.noises, self.batch = noises, batch
+        self._jobs: list[RecordJob] = []
+        self._sent = 0
+        self._proc: subprocess.Popen | None = None
+        if (os.cpu_count() or 1) > 1 if helper is None else helper:
+            package_parent = str(Path(__file__).resolve().parent.parent)
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_parent, os.environ.get("PYTHONPATH", "")]))
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", "from redundancy.corpus import _recorder_server; _recorder_server()"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            )
+            self._send((noise_seconds, seed))
+
+    def _send(self, message: Any) -> None:
+        import pickle
+
+        assert self._proc is not None and self._proc.stdin is not None
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self._proc.stdin.write(struct.pack("<Q", len(data)) + data)
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            self._answers(self._sent)  # raises the helper's error, if it left one
+            raise RuntimeError(f"the recording helper process died (exit code {self._proc.poll()}); see stderr")
+
+    def _answers(self, n: int) -> None:
+        """Read ``n`` answers; raise the first error."""
+        assert self._proc is not None and self._proc.stdout is not None
+        for _ in range(n):
+            header = self._proc.stdout.read(4)
+            if len(header) < 4:
+                raise RuntimeError(f"the recording helper process died (exit code {self._proc.poll()}); see stderr")
+            (length,) = struct.unpack("<I", header)
+            if length:
+                raise RuntimeError("recording a clip failed in the helper process:\n"
+                                   + self._proc.stdout.read(length).decode(errors="replace"))
+            self._sent -= 1
+
+    def add(self, path: Path, rng: np.random.Generator, speech: np.ndarray, speaker: Speaker,
+            length: int | None, snr_db: tuple[float, float]) -> None:
+        """Record ``speech`` into ``path``; the caller must not draw from ``rng`` afterwards."""
+        if self._proc is None:
+            _write_pcm16(path, _record(rng, speech, speaker, length, self.noises, snr_db))
+            return
+        self._jobs.append((str(path), rng, speech, speaker, length, snr_db))
+        if len(self._jobs) >= self.batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._jobs:
+            self._send(self._jobs)
+            self._sent += 1
+            self._jobs = []
+
+    def close(self) -> None:
+        """Wait for every clip; a failure in the helper is raised here."""
+        if self._proc is None:
+            return
+        proc, ok = self._proc, False
+        try:
+            self._flush()
+            self._answers(self._sent)
+            ok = True
+        finally:
+            self._proc = None
+            assert proc.stdin is not None
+            proc.stdin.close()
+            if ok:
+                proc.wait(timeout=60)
+            else:
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self) -> ClipRecorder:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        elif self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
+# --------------------------------------------------------------------------------------------
 # The two corpora
 
 
@@ -350,11 +492,12 @@ def _seed(profile: Any, seed: int | None) -> int:
 
 
 def synthesize_commands(
-    root: str | Path, profile: Any, seed: int | None = None, progress: bool = True
+    root: str | Path, profile: Any, seed: int | None = None, progress: bool = True, helper: bool | None = None
 ) -> Path:
     """Write SynthCommands into ``root`` (uncached): word folders, split lists, background noise.
 
     Also writes ``synthcommands.json`` (the speakers' voices and splits), which readers ignore.
+    ``helper``: record in a second process (:class:`ClipRecorder`; None: when there are 2+ cores).
     """
     from tqdm import tqdm
 
@@ -371,12 +514,12 @@ def synthesize_commands(
     jobs = [(s, w, r) for s in speakers for w in range(len(WORDS)) for r in range(cfg.repetitions)]
     for word in WORDS:
         (root / word).mkdir(exist_ok=True)
-    with Espeak() as espeak:
+    with Espeak() as espeak, ClipRecorder(noises, cfg.noise_seconds, seed, helper) as recorder:
         for speaker, w, rep in tqdm(jobs, desc="SynthCommands", unit="clip", disable=not progress):
             rng = np.random.default_rng([seed, 10, speaker.index, w, rep])
             speech = speak_word(espeak, rng, speaker, WORDS[w])
             relative = f"{WORDS[w]}/{speaker.name}_nohash_{rep}.wav"
-            _write_pcm16(root / relative, _record(rng, speech, speaker, CLIP, noises, cfg.snr_db))
+            recorder.add(root / relative, rng, speech, speaker, CLIP, cfg.snr_db)
             if split[speaker.name] != "train":
                 lists[split[speaker.name]].append(relative)
     (root / VALIDATION_LIST).write_text("".join(f"{p}\n" for p in sorted(lists["validation"])))
@@ -413,12 +556,13 @@ def _sentence_phrase(rng: np.random.Generator) -> str:
 
 
 def synthesize_pretrain(
-    root: str | Path, profile: Any, seed: int | None = None, progress: bool = True
+    root: str | Path, profile: Any, seed: int | None = None, progress: bool = True, helper: bool | None = None
 ) -> Path:
     """Write the pre-training corpus into ``root`` (uncached): ``wav/NNNNN.wav`` and ``manifest.json``.
 
     Utterances of ``pretrain_seconds`` made of grammar phrases, by every corpus speaker except the
-    test speakers (round robin), recorded like the commands (room, gain, noise).
+    test speakers (round robin), recorded like the commands (room, gain, noise). ``helper``: as in
+    :func:`synthesize_commands`.
     """
     from tqdm import tqdm
 
@@ -431,7 +575,7 @@ def synthesize_pretrain(
     noises = background_noises(cfg.noise_seconds, seed)
     lo, hi = cfg.pretrain_seconds
     utterances = []
-    with Espeak() as espeak:
+    with Espeak() as espeak, ClipRecorder(noises, cfg.noise_seconds, seed, helper) as recorder:
         for i in tqdm(range(cfg.pretrain_utterances), desc="pre-training corpus", unit="utt",
                       disable=not progress):
             rng = np.random.default_rng([seed, 20, i])
@@ -448,7 +592,7 @@ def synthesize_pretrain(
                 total += len(x) + len(gap)
             speech = np.concatenate(pieces)[:target]
             relative = f"wav/{i:05d}.wav"
-            _write_pcm16(root / relative, _record(rng, speech, speaker, target, noises, cfg.snr_db))
+            recorder.add(root / relative, rng, speech, speaker, target, cfg.snr_db)
             utterances.append({"file": relative, "speaker": speaker.name, "text": " ".join(words),
                                "seconds": target / SAMPLE_RATE})  # exact: samples / 16000
     manifest = {"sample_rate": SAMPLE_RATE, "utterances": utterances}

@@ -16,7 +16,9 @@ For one fine-tuned teacher (one family, one task, one fine-tuning seed) this mod
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -279,9 +281,13 @@ def _teacher_folder(run: TeacherRun, profile: Profile, device: str) -> Path:
 
 def train_teacher(profile: Profile | str | None, name: str, *, task: str = "words", seed: int = 0,
                   device: str = "cpu", variants: list[Variant] | None = None,
-                  non_mimicker: list[Variant] | None = None, progress: bool = True) -> TeacherRun:
+                  non_mimicker: list[Variant] | None = None, head_only: bool = True,
+                  progress: bool = True) -> TeacherRun:
     """Train the mimickers and the controls on one teacher, without timing them (several teachers
-    may train at once, :mod:`redundancy.parallel`); :func:`time_teacher_run` adds the costs."""
+    may train at once, :mod:`redundancy.parallel`); :func:`time_teacher_run` adds the costs.
+
+    Every network starts from its own seeded state, so training a part of them (``variants``,
+    ``non_mimicker``, ``head_only=False``) gives the same networks as training them all."""
     import copy
 
     from tqdm import tqdm
@@ -315,7 +321,8 @@ def train_teacher(profile: Profile | str | None, name: str, *, task: str = "word
     x, y = data.x, data.labels
     d_model = x["train"].shape[-1]
     done: list[Trained] = []
-    bar = tqdm(total=len(variants) + len(non_mimicker) + 1, desc=f"{name}: networks", disable=not progress)
+    bar = tqdm(total=len(variants) + len(non_mimicker) + int(head_only), desc=f"{name}: networks",
+               disable=not progress)
 
     def stage2(mimicker, head):
         log = train_stage2(mimicker, head, x["train"], y["train"], x["validation"], y["validation"], s2, False)
@@ -342,12 +349,48 @@ def train_teacher(profile: Profile | str | None, name: str, *, task: str = "word
         mimicker, head = Mimicker(d_model, hidden=z, stages=n, kind=kind), teacher_head(teacher)
         acc, log = stage2(mimicker, head)
         done.append(Trained(_record("non-mimicker", variant, acc, teacher_acc, stage2=log.to_json()), mimicker, head))
-    head = teacher_head(teacher)
-    acc, log = stage2(None, head)
-    done.append(Trained(_record("head-only", None, acc, teacher_acc, stage2=log.to_json()), None, head))
+    if head_only:
+        head = teacher_head(teacher)
+        acc, log = stage2(None, head)
+        done.append(Trained(_record("head-only", None, acc, teacher_acc, stage2=log.to_json()), None, head))
     bar.close()
     return TeacherRun(name, task, seed, teacher_acc, (mid, n_layers), note, done, count_parameters(teacher),
                       is_near_chance(metrics))
+
+
+def train_teachers(profile: Profile | str | None, names: Sequence[str], *, tasks: Sequence[str] = ("words",),
+                   seed: int = 0, device: str = "cpu", variants: list[Variant] | None = None,
+                   non_mimicker: list[Variant] | None = None, jobs: int | None = None,
+                   progress: bool = True) -> list[TeacherRun]:
+    """:func:`train_teacher` for every teacher (``names`` x ``tasks``), in worker processes on a CPU.
+
+    Each teacher's networks are trained in two parts: three teachers on two cores would otherwise
+    leave one core idle for a third of the time. The first part of every teacher comes first, so
+    the two parts of one teacher seldom start together; when they do, the second waits for the first
+    one's cached representations (:func:`redundancy.cache.build_artifact`) instead of extracting
+    them again. Returns one merged run per teacher, networks in :func:`train_teacher`'s order."""
+    from .config import resolve_device
+    from .parallel import map_in_processes, worker_count
+
+    P = _profile(profile)
+    device = resolve_device(device)
+    variants = P.mimic.grid() if variants is None else [tuple(v) for v in variants]
+    non_mimicker = list(P.mimic.non_mimicker) if non_mimicker is None else [tuple(v) for v in non_mimicker]
+    workers = worker_count(device, jobs)
+    half = (len(variants) + 1) // 2 if workers > 1 else len(variants)
+    parts = [dict(variants=variants[:half], non_mimicker=[], head_only=False),
+             dict(variants=variants[half:], non_mimicker=non_mimicker, head_only=True)]
+    if workers == 1:
+        parts = [dict(variants=variants, non_mimicker=non_mimicker, head_only=True)]
+    teachers = [(name, task) for task in tasks for name in names]
+    calls = [dict(profile=P, name=name, task=task, seed=seed, device=device, progress=False, **part)
+             for part in parts for name, task in teachers]
+    done = map_in_processes(train_teacher, calls, jobs=workers, progress=progress, desc="teachers")
+    runs = []
+    for i in range(len(teachers)):
+        pieces = done[i::len(teachers)]
+        runs.append(dataclasses.replace(pieces[0], networks=[n for piece in pieces for n in piece.networks]))
+    return runs
 
 
 def add_costs(run: TeacherRun, teacher: torch.nn.Module, folder: Path, profile: Profile, device: str = "cpu") -> None:
@@ -474,8 +517,6 @@ def add_cli(subparsers: Any) -> None:
 
 
 def _cli_costs(args: Any) -> int:
-    import dataclasses
-
     from .cache import atomic_write_json
 
     P = load_profile(args.profile)
@@ -499,8 +540,6 @@ def mimicking_results(profile: Profile | str | None, runs: list[TeacherRun],
     """The document of ``results/<profile>/mimicking.json``: ``models`` -> model -> task -> rows, and
     ``real_architectures`` -> hub name -> rows (see the issue's schema); ``reproduction_cka`` is keyed
     by ``"model/task"``."""
-    import dataclasses
-
     P = _profile(profile)
     models: dict[str, dict[str, list[dict[str, Any]]]] = {}
     teachers: dict[str, dict[str, Any]] = {}
