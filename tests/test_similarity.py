@@ -225,3 +225,15 @@ def test_model_similarity_blocks_on_the_paper_view_and_in_the_json():
     out = sim.to_json()
     assert out["blocks"]["cka"] == [[1, 6], [6, 9]] and out["block_tests"]["cka"]["blocks"] == [[0, 5], [5, 8]]
     assert out["centred"] is True and out["knn_k"] == 8
+
+
+def test_read_only_arrays_are_measured_without_a_warning(recwarn):
+    # hidden states come back from the cache as read-only memory maps
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20, 6)).astype(np.float32)
+    y = rng.standard_normal((20, 6)).astype(np.float32)
+    expected = S.linear_cka(x, y)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    assert S.linear_cka(x, y) == pytest.approx(expected)
+    assert not [w for w in recwarn if "not writable" in str(w.message)]

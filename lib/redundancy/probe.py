@@ -1,10 +1,10 @@
-"""Per-layer linear probes: what a frozen backbone's layers know about the words.
+"""Per-layer linear probes: what a frozen backbone's layers know about the words (or the speakers).
 
 For each layer (0 = feature projection, l = block l) the clips' hidden states are mean-pooled over
-frames and a multinomial logistic regression is fitted on a fixed subset of the words *train*
-split and scored on the words *validation* split. Comparing a pre-trained backbone with its
-random-init twin shows what pre-training taught, and where in the stack: in real self-supervised
-models the probe rises above layer 0 in the middle layers.
+frames (optionally with their standard deviation) and a multinomial logistic regression is fitted
+on a fixed subset of the task's *train* split and scored on its *validation* split. Comparing a
+pre-trained backbone with its random-init twin shows what pre-training taught, and where in the
+stack: in real self-supervised models the probe rises above layer 0 in the middle layers.
 """
 
 from __future__ import annotations
@@ -16,18 +16,27 @@ import numpy as np
 import torch
 
 
+POOLINGS: tuple[str, ...] = ("mean", "mean+std")
+
+
 @torch.inference_mode()
 def pooled_layers(backbone: torch.nn.Module, waveforms: np.ndarray, normalize: bool, batch_size: int = 128,
-                  device: str = "cpu") -> np.ndarray:
-    """(layers, n, D) mean over frames of every layer's hidden states (see :mod:`features`)."""
+                  device: str = "cpu", pooling: str = "mean") -> np.ndarray:
+    """(layers, n, D) mean over frames of every layer's hidden states (see :mod:`features`);
+    ``pooling="mean+std"``: (layers, n, 2 D), the standard deviation over frames appended (the
+    statistics pooling of speaker embeddings)."""
     from .features import _forward_layers
     from .preprocess import prepare_inputs
 
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}: expected one of {POOLINGS}")
     backbone.eval().to(device)
     parts = []
     for start in range(0, len(waveforms), batch_size):
         batch = prepare_inputs(waveforms[start:start + batch_size], normalize).to(device)
-        parts.append(torch.stack([h.mean(1) for h in _forward_layers(backbone, batch, True)]).cpu())
+        layers = _forward_layers(backbone, batch, True)
+        pooled = [torch.cat([h.mean(1), h.std(1)], -1) if pooling == "mean+std" else h.mean(1) for h in layers]
+        parts.append(torch.stack(pooled).cpu())
     return torch.cat(parts, dim=1).numpy()
 
 
@@ -56,20 +65,40 @@ def probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
     return float((predictions == np.asarray(test_y)).mean())
 
 
-def layer_probe(backbone: torch.nn.Module, corpus_root: Path, normalize: bool, n_train: int = 2000,
-                seed: int = 0, device: str = "cpu") -> dict[str, Any]:
-    """Per-layer probe accuracy on the words task: fit on ``n_train`` train clips, score on the
-    validation split. Returns ``{"layers": [0..L], "accuracy": [...], "n_train", "n_eval"}``."""
+def layer_probes(backbone: torch.nn.Module, corpus_root: Path, normalize: bool, n_train: int = 2000,
+                 seed: int = 0, device: str = "cpu", task: str = "words", poolings: tuple[str, ...] = ("mean",),
+                 split_kw: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Per-layer probe accuracy on ``task`` for each of ``poolings``, from one pass of the backbone:
+    fit on ``n_train`` train clips, score on the validation split (``split_kw``: the speakers
+    split's ``min_utterances`` and ``seed``). Returns pooling -> ``{"layers": [0..L], "accuracy":
+    [...], "n_train", "n_eval", "chance"}``."""
     from .commands import load_split
 
-    train = load_split(corpus_root, "words", "train")
-    val = load_split(corpus_root, "words", "validation")
+    unknown = sorted(set(poolings) - set(POOLINGS))
+    if unknown:
+        raise ValueError(f"unknown pooling {unknown[0]!r}: expected one of {POOLINGS}")
+    split_kw = split_kw or {}
+    train = load_split(corpus_root, task, "train", **split_kw)
+    val = load_split(corpus_root, task, "validation", **split_kw)
     pick = np.sort(np.random.default_rng(seed).permutation(len(train))[:min(n_train, len(train))])
     train_waves = np.stack([train[int(i)][0] for i in pick])
-    train_x = pooled_layers(backbone, train_waves, normalize, device=device)
-    val_x = pooled_layers(backbone, val.load_all(progress=False), normalize, device=device)
+    pooling = "mean+std" if "mean+std" in poolings else "mean"
+    train_x = pooled_layers(backbone, train_waves, normalize, device=device, pooling=pooling)
+    val_x = pooled_layers(backbone, val.load_all(progress=False), normalize, device=device, pooling=pooling)
+    width = int(getattr(backbone.config, "hidden_size", train_x.shape[-1]))
     labels = train.labels[pick]
-    accuracy = [probe_accuracy(train_x[l], labels, val_x[l], val.labels, len(train.classes))
-                for l in range(train_x.shape[0])]
-    return {"layers": list(range(len(accuracy))), "accuracy": accuracy, "n_train": int(len(pick)),
-            "n_eval": int(len(val)), "chance": 1.0 / len(train.classes)}
+    out = {}
+    for name in poolings:
+        dims = slice(None) if name == pooling else slice(0, width)  # the mean is the first half
+        accuracy = [probe_accuracy(train_x[l][:, dims], labels, val_x[l][:, dims], val.labels, len(train.classes))
+                    for l in range(train_x.shape[0])]
+        out[name] = {"layers": list(range(len(accuracy))), "accuracy": accuracy, "n_train": int(len(pick)),
+                     "n_eval": int(len(val)), "chance": 1.0 / len(train.classes)}
+    return out
+
+
+def layer_probe(backbone: torch.nn.Module, corpus_root: Path, normalize: bool, n_train: int = 2000,
+                seed: int = 0, device: str = "cpu", task: str = "words", pooling: str = "mean",
+                split_kw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """:func:`layer_probes` for one pooling (by default the words probe of chapter 01)."""
+    return layer_probes(backbone, corpus_root, normalize, n_train, seed, device, task, (pooling,), split_kw)[pooling]

@@ -44,7 +44,9 @@ def _as_matrix(x: Any, name: str, device: str | torch.device = "cpu") -> torch.T
     if isinstance(x, torch.Tensor):
         t = x.detach()
     elif isinstance(x, np.ndarray):
-        t = torch.from_numpy(np.ascontiguousarray(x))
+        # torch shares no read-only memory (a memory-mapped cache file): such arrays are copied,
+        # into the float64 they become below anyway, instead of a warning in the notebook
+        t = torch.from_numpy(np.ascontiguousarray(x) if x.flags.writeable else x.astype(np.float64))
     else:
         raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(x).__name__}")
     if t.ndim != 2:
