@@ -57,3 +57,17 @@ def test_learnability_table_sets_models_beside_the_reference():
     table = learnability_table(doc, {"speakers": {"wavlm": 0.4}, "words": {"wavlm": 0.9}})
     assert list(table.index) == ["speakers"]
     assert table.loc["speakers", "MLP, 10 ep"] == 0.7 and table.loc["speakers", "fine-tuned wavlm"] == 0.4
+
+
+def test_tdnn_tells_pitches_apart_from_log_mel_frames():
+    from redundancy.learnability import logmel_frames, tdnn_curve
+
+    waves, labels = _tones([300.0, 1200.0, 3000.0], per_class=12, seed=0)
+    frames = logmel_frames(waves, batch_size=7)
+    assert frames.shape == (36, N_MELS, 101) and np.isfinite(frames).all()
+    curve = tdnn_curve(frames[::2], labels[::2], frames[1::2], labels[1::2], 3, epochs=10, report_at=(1, 10),
+                       batch_size=8)
+    assert [point["epoch"] for point in curve] == [1, 10]
+    assert curve[-1]["accuracy"] == 1.0
+    with pytest.raises(ValueError, match="differ in length"):
+        tdnn_curve(frames, labels[:-1], frames, labels, 3, epochs=1)

@@ -61,3 +61,22 @@ def test_speakers_probe_reads_the_speakers_split(smoke, smoke_corpus):
     assert result["chance"] == 1 / len(speakers.classes) and result["n_eval"] == len(speakers)
     assert result["n_train"] == 40
     assert all(0.0 <= a <= 1.0 for a in result["accuracy"])
+
+
+def test_probe_summary_reads_one_pooling_per_backbone():
+    import pytest
+
+    from redundancy.probe import probe_summary
+
+    def probe(accuracy):
+        return {"layers": list(range(len(accuracy))), "accuracy": accuracy, "chance": 0.25}
+
+    doc = {"models": {"wavlm": {"pretrained/mean": probe([0.3, 0.9, 0.2]), "pretrained/mean+std": probe([0.4, 0.5, 0.6]),
+                                "random_init/mean+std": probe([0.3, 0.2, 0.1])}}}
+    table = probe_summary(doc)
+    assert list(table.index) == [("wavlm", "pretrained"), ("wavlm", "random_init")]
+    assert table["best layer"].dtype.kind == "i"
+    assert table.loc[("wavlm", "pretrained"), "best layer"] == 2 and table.loc[("wavlm", "pretrained"), "best"] == 0.6
+    assert probe_summary(doc, "mean").loc[("wavlm", "pretrained"), "best"] == 0.9
+    with pytest.raises(ValueError, match="no probe with pooling 'max'"):
+        probe_summary(doc, "max")

@@ -102,3 +102,25 @@ def layer_probe(backbone: torch.nn.Module, corpus_root: Path, normalize: bool, n
                 split_kw: dict[str, Any] | None = None) -> dict[str, Any]:
     """:func:`layer_probes` for one pooling (by default the words probe of chapter 01)."""
     return layer_probes(backbone, corpus_root, normalize, n_train, seed, device, task, (pooling,), split_kw)[pooling]
+
+
+def probe_summary(doc: dict[str, Any], pooling: str = "mean+std") -> Any:
+    """One row per (family, backbone) of a probe study (``benchmarks/speakers_probe.py``'s JSON,
+    ``models`` -> family -> ``"backbone/pooling"`` -> :func:`layer_probes` result): layer 0, the best
+    layer and its accuracy, the last layer, chance."""
+    import pandas as pd
+
+    rows = {}
+    for family, probes in doc["models"].items():
+        for key, probe in probes.items():
+            backbone, _, used = key.partition("/")
+            if used != pooling:
+                continue
+            accuracy = probe["accuracy"]
+            best = int(np.argmax(accuracy))
+            rows[(family, backbone)] = {"layer 0": accuracy[0], "best layer": best, "best": accuracy[best],
+                                        "last layer": accuracy[-1], "chance": probe["chance"]}
+    if not rows:
+        raise ValueError(f"no probe with pooling {pooling!r} in this study")
+    table = pd.DataFrame(rows).T
+    return table.astype({"best layer": int})
