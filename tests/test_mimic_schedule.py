@@ -22,3 +22,5 @@ def test_smoke_study_trains_each_schedule_and_tables_it(smoke):
 def test_a_schedule_without_epochs_is_refused(smoke):
     with pytest.raises(ValueError, match="at least 1 epoch per stage"):
         run_schedule_study(smoke, "wav2vec2", [("linear", 1, 8)], ((0, 1, None),), progress=False)
+    with pytest.raises(ValueError, match="no schedules to study"):
+        run_schedule_study(smoke, "wav2vec2", [("linear", 1, 8)], (), progress=False)

@@ -29,6 +29,8 @@ def run_schedule_study(profile: Profile | str | None, name: str, variants: list[
     from .mimicking import train_teacher
 
     P = profile if isinstance(profile, Profile) else load_profile(profile)
+    if not schedules:
+        raise ValueError("no schedules to study: give at least one (stage-1 epochs, stage-2 epochs, train clips)")
     rows = []
     for stage1, stage2, clips in schedules:
         if stage1 < 1 or stage2 < 1 or (clips is not None and clips < 1):
