@@ -19,11 +19,10 @@ import json
 import time
 
 import torch
-from transformers import AutoConfig, AutoModel
 
 from redundancy import pipeline
 from redundancy.config import load_profile
-from redundancy.models import load_backbone
+from redundancy.models import load_backbone, random_twin
 from redundancy.paths import display_path, results_dir
 from redundancy.preprocess import should_normalize
 from redundancy.probe import POOLINGS, layer_probes
@@ -46,8 +45,7 @@ def main() -> None:
             "speakers_finetuned": load_backbone(pipeline.model_dir(P, family, "speakers", "cpu", seed=0),
                                                 dtype=torch.float32),
         }
-        torch.manual_seed(0)
-        backbones["random_init"] = AutoModel.from_config(AutoConfig.from_pretrained(str(pretrained)))
+        backbones["random_init"] = random_twin(pretrained)
         normalize = should_normalize(pretrained)
         rows[family] = {}
         for kind, model in backbones.items():

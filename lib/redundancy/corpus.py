@@ -123,16 +123,20 @@ def _espeak_server() -> None:  # pragma: no cover - runs in the helper process
         out.flush()
 
 
+def _start_helper(server: str) -> subprocess.Popen:
+    """A helper process running ``redundancy.corpus.<server>()``, talking over its stdin and stdout
+    (this package found first on its path, whatever the caller's working directory)."""
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_parent, os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen([sys.executable, "-c", f"from redundancy.corpus import {server}; {server}()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+
 class Espeak:
     """A fresh eSpeak NG helper process (see the module docstring for why fresh). Use as a context."""
 
     def __init__(self) -> None:
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_parent, os.environ.get("PYTHONPATH", "")]))
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", "from redundancy.corpus import _espeak_server; _espeak_server()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-        )
+        self._proc = _start_helper("_espeak_server")
 
     def say(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int, seed: int) -> np.ndarray:
         """Speak ``text``; float32 samples at 22050 Hz. An unknown voice is an error naming it."""
@@ -403,12 +407,7 @@ class ClipRecorder:
         self._sent = 0
         self._proc: subprocess.Popen | None = None
         if (os.cpu_count() or 1) > 1 if helper is None else helper:
-            package_parent = str(Path(__file__).resolve().parent.parent)
-            env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_parent, os.environ.get("PYTHONPATH", "")]))
-            self._proc = subprocess.Popen(
-                [sys.executable, "-c", "from redundancy.corpus import _recorder_server; _recorder_server()"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-            )
+            self._proc = _start_helper("_recorder_server")
             self._send((noise_seconds, seed))
 
     def _send(self, message: Any) -> None:

@@ -38,6 +38,28 @@ def logmel_stats(waveforms: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _train_curve(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, test: torch.Tensor, test_y: np.ndarray,
+                 epochs: int, report_at: tuple[int, ...], batch_size: int, learning_rate: float,
+                 generator: torch.Generator) -> list[dict[str, float]]:
+    """Adam on cross-entropy over shuffled mini-batches; test accuracy after each epoch in ``report_at``."""
+    optimizer = torch.optim.Adam(net.parameters(), learning_rate, weight_decay=1e-4)
+    curve = []
+    for epoch in range(1, epochs + 1):
+        net.train()
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), batch_size):
+            index = order[start:start + batch_size]
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(net(x[index]), y[index]).backward()
+            optimizer.step()
+        if epoch in report_at:
+            net.eval()
+            with torch.no_grad():
+                predictions = torch.cat([net(test[s:s + 512]).argmax(1) for s in range(0, len(test), 512)]).numpy()
+            curve.append({"epoch": epoch, "accuracy": float((predictions == np.asarray(test_y)).mean())})
+    return curve
+
+
 def logmel_frames(waveforms: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """(n, N_MELS, frames) log-mel spectrograms (float32), the input of :func:`tdnn_curve`."""
     import torchaudio
@@ -85,22 +107,7 @@ def tdnn_curve(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, tes
     y = torch.as_tensor(train_y, dtype=torch.long)
     test = (torch.as_tensor(test_x, dtype=torch.float32) - mean) / std
     net = tdnn(x.shape[1], n_classes)
-    optimizer = torch.optim.Adam(net.parameters(), learning_rate, weight_decay=1e-4)
-    curve = []
-    for epoch in range(1, epochs + 1):
-        net.train()
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), batch_size):
-            index = order[start:start + batch_size]
-            optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(net(x[index]), y[index]).backward()
-            optimizer.step()
-        if epoch in report_at:
-            net.eval()
-            with torch.no_grad():
-                predictions = torch.cat([net(test[s:s + 512]).argmax(1) for s in range(0, len(test), 512)]).numpy()
-            curve.append({"epoch": epoch, "accuracy": float((predictions == np.asarray(test_y)).mean())})
-    return curve
+    return _train_curve(net, x, y, test, test_y, epochs, report_at, batch_size, learning_rate, generator)
 
 
 def mlp_curve(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, n_classes: int,
@@ -121,22 +128,7 @@ def mlp_curve(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test
         torch.nn.Linear(x.shape[1], hidden), torch.nn.ReLU(), torch.nn.Dropout(0.2),
         torch.nn.Linear(hidden, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, n_classes),
     )
-    optimizer = torch.optim.Adam(net.parameters(), learning_rate, weight_decay=1e-4)
-    curve = []
-    for epoch in range(1, epochs + 1):
-        net.train()
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), batch_size):
-            index = order[start:start + batch_size]
-            optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(net(x[index]), y[index]).backward()
-            optimizer.step()
-        if epoch in report_at:
-            net.eval()
-            with torch.no_grad():
-                predictions = net(test).argmax(1).numpy()
-            curve.append({"epoch": epoch, "accuracy": float((predictions == np.asarray(test_y)).mean())})
-    return curve
+    return _train_curve(net, x, y, test, test_y, epochs, report_at, batch_size, learning_rate, generator)
 
 
 def task_learnability(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,

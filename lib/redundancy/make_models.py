@@ -297,16 +297,14 @@ def write_pretrain_metrics(folder: Path, window: int = 5) -> dict[str, Any]:
 def backbone_probe(folder: Path, corpus_root: Path, device: str = "cpu") -> dict[str, Any]:
     """Per-layer words probe of a backbone and of its random-init twin (nothing is written)."""
     import torch
-    from transformers import AutoConfig, AutoModel
 
-    from .models import load_backbone
+    from .models import load_backbone, random_twin
     from .preprocess import should_normalize
     from .probe import layer_probe
 
     normalize = should_normalize(folder)
     trained = load_backbone(folder, dtype=torch.float32)
-    torch.manual_seed(0)
-    twin = AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))
+    twin = random_twin(folder)
     result = {"pretrained": layer_probe(trained, corpus_root, normalize, n_train=1500, device=device),
               "random_init": layer_probe(twin, corpus_root, normalize, n_train=1500, device=device),
               "features": "mean over frames of each layer; layer 0 = feature projection output"}

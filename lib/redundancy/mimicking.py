@@ -377,11 +377,11 @@ def train_teachers(profile: Profile | str | None, names: Sequence[str], *, tasks
     variants = P.mimic.grid() if variants is None else [tuple(v) for v in variants]
     non_mimicker = list(P.mimic.non_mimicker) if non_mimicker is None else [tuple(v) for v in non_mimicker]
     workers = worker_count(device, jobs)
-    half = (len(variants) + 1) // 2 if workers > 1 else len(variants)
-    parts = [dict(variants=variants[:half], non_mimicker=[], head_only=False),
-             dict(variants=variants[half:], non_mimicker=non_mimicker, head_only=True)]
-    if workers == 1:
-        parts = [dict(variants=variants, non_mimicker=non_mimicker, head_only=True)]
+    parts = [dict(variants=variants, non_mimicker=non_mimicker, head_only=True)]
+    if workers > 1:
+        half = (len(variants) + 1) // 2
+        parts = [dict(variants=variants[:half], non_mimicker=[], head_only=False),
+                 dict(variants=variants[half:], non_mimicker=non_mimicker, head_only=True)]
     teachers = [(name, task) for task in tasks for name in names]
     calls = [dict(profile=P, name=name, task=task, seed=seed, device=device, progress=False, **part)
              for part in parts for name, task in teachers]

@@ -202,3 +202,12 @@ def load_classifier(folder: str | Path, *, eager_attention: bool = False) -> tor
         kwargs["attn_implementation"] = "eager"
     with quiet_loading():
         return AutoModelForAudioClassification.from_pretrained(str(folder), **kwargs)
+
+
+def random_twin(folder: str | Path, seed: int = 0) -> torch.nn.Module:
+    """The backbone architecture of ``folder`` with fresh random weights (seeded): the baseline
+    that says what pre-training added to a probe."""
+    from transformers import AutoConfig, AutoModel
+
+    torch.manual_seed(seed)
+    return AutoModel.from_config(AutoConfig.from_pretrained(str(folder)))

@@ -85,11 +85,10 @@ def layer_probes(backbone: torch.nn.Module, corpus_root: Path, normalize: bool, 
     pooling = "mean+std" if "mean+std" in poolings else "mean"
     train_x = pooled_layers(backbone, train_waves, normalize, device=device, pooling=pooling)
     val_x = pooled_layers(backbone, val.load_all(progress=False), normalize, device=device, pooling=pooling)
-    width = int(getattr(backbone.config, "hidden_size", train_x.shape[-1]))
     labels = train.labels[pick]
     out = {}
     for name in poolings:
-        dims = slice(None) if name == pooling else slice(0, width)  # the mean is the first half
+        dims = slice(None) if name == pooling else slice(0, train_x.shape[-1] // 2)  # the mean is the first half
         accuracy = [probe_accuracy(train_x[l][:, dims], labels, val_x[l][:, dims], val.labels, len(train.classes))
                     for l in range(train_x.shape[0])]
         out[name] = {"layers": list(range(len(accuracy))), "accuracy": accuracy, "n_train": int(len(pick)),
