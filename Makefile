@@ -13,6 +13,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 export PYTHONUNBUFFERED := 1
 
 JOBS    ?= 2
+ONLY_STALE ?=
 BOOKPAGES := $(BIN)/python -m redundancy.bookpages
 BROWSER   := $(BIN)/python -m redundancy.browser
 
@@ -20,7 +21,8 @@ BROWSER   := $(BIN)/python -m redundancy.browser
 
 help:
 	@echo "make book     execute every notebook (PROFILE=$(PROFILE), DEVICE=$(DEVICE)) and build _build/html"
-	@echo "make models   train the profile's models from scratch and publish them in models/PROFILE (mini: up to 2 h on 2 cores)"
+	@echo "make models   train the profile's models from scratch and publish them in models/PROFILE (mini: about 3.5-4 h on 2 cores)"
+	@echo "              ONLY_STALE=1: retrain only the models that are missing, stale (their recipe changed) or corrupt"
 	@echo "make test     library tests, notebooks under nbval (smoke profile), book build with -W, browser test"
 	@echo "make sync     re-pair notebooks/*.py -> .ipynb (keeps outputs)"
 
@@ -39,7 +41,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 # --- the models (train once; the book analyses the published ones) --------------------------
 models: $(STAMP)
-	$(BIN)/python -m redundancy models --profile $(PROFILE) --device $(DEVICE) --jobs $(JOBS)
+	$(BIN)/python -m redundancy models --profile $(PROFILE) --device $(DEVICE) --jobs $(JOBS) $(if $(ONLY_STALE),--only-stale)
 
 # --- the book -------------------------------------------------------------------------------
 book: notebooks html

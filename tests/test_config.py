@@ -72,6 +72,10 @@ def test_a_task_can_change_its_fine_tuning_recipe():
     # no per-task change leaves the recipe (and every published model) as it was; one changes it
     assert "task_finetune" not in publish.recipe(mini)
     assert publish.recipe_hash(longer) != publish.recipe_hash(mini)
+    # each published model has its own task's recipe: only the speakers models change
+    assert publish.recipe_hash(longer, "speakers") != publish.recipe_hash(mini, "speakers")
+    for state in ("pretrained", "words"):
+        assert publish.recipe_hash(longer, state) == publish.recipe_hash(mini, state) == publish.recipe_hash(mini)
     with pytest.raises(ValueError, match="unknown task 'digits'"):
         dataclasses.replace(mini, task_finetune=(("digits", (("epochs", 3.0),)),))
     with pytest.raises(ValueError, match=r"\['epoch'\] are not FinetuneConfig settings"):

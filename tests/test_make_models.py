@@ -58,7 +58,7 @@ def test_every_planned_model_is_published_with_provenance(published, swept, monk
     for run in runs:
         folder = publish.model_path("smoke", run.family, run.state, run.seed, run.control)
         provenance = publish.check_published(folder, smoke)
-        assert provenance["recipe_hash"] == publish.recipe_hash(smoke)
+        assert provenance["recipe_hash"] == publish.recipe_hash(smoke, run.state)
         assert provenance["family"] == run.family and provenance["seed"] == run.seed
         if run.state != "pretrained":  # the worker's threads, as its log recorded them, not the publisher's
             log = json.loads((folder / "train_log.json").read_text())
@@ -261,3 +261,50 @@ def test_free_workers_take_what_others_wait_for_then_the_longest_runs():
     assert [r.label for r in ordered] == ["hubert/pretrained", "hubert/words-seed0", "wavlm/words-seed1",
                                           "wavlm/words-random-trainable-cnn-seed0", "wavlm/speakers-seed0",
                                           "wavlm/words-random-frozen-cnn-seed0"]
+
+
+def test_a_task_recipe_change_retrains_only_that_task_s_models(published, swept, tmp_path, monkeypatch):
+    """Each published model carries its own recipe's hash: a longer speakers schedule makes the
+    speakers models stale and no others, and `make models ONLY_STALE=1` retrains just those, from the
+    published backbones with each family's recorded rate."""
+    import shutil
+
+    from redundancy.make_models import is_current, stale_plan
+
+    root, _ = published
+    shutil.copytree(root / "models", tmp_path / "models")
+    monkeypatch.setenv("REDUNDANCY_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("REDUNDANCY_RESULTS", str(tmp_path / "results"))
+    assert stale_plan(swept, planned_runs(swept)) == ([], set())  # everything current: nothing to train
+
+    longer = dataclasses.replace(swept, task_finetune=(("speakers", (("max_steps", 4),)),))
+    runs = planned_runs(longer)
+    assert {r.label for r in runs if not is_current(longer, r)} == {
+        f"{family}/speakers-seed0" for family in longer.model.families}
+    todo, sweeping = stale_plan(longer, runs)
+    sweep = json.loads((tmp_path / "models" / "smoke" / "lr_sweep.json").read_text())
+    assert not sweeping and {r.state for r in todo} == {"speakers"}
+    for run in todo:
+        assert run.backbone == str(publish.model_path("smoke", run.family, "pretrained"))
+        assert run.learning_rate == sweep[run.family]["chosen"]
+
+    before = {r.label: (tmp_path / "models" / "smoke" / r.family / publish.folder_name(r.state, r.seed, r.control)
+                        / "provenance.json").read_bytes() for r in runs}
+    make_models(longer, device="cpu", jobs=1, progress=False, only_stale=True)
+    for run in runs:
+        folder = publish.model_path("smoke", run.family, run.state, run.seed, run.control)
+        provenance = publish.check_published(folder, longer)
+        if run.state == "speakers":
+            assert provenance["recipe_hash"] == publish.recipe_hash(longer, "speakers") != publish.recipe_hash(swept, "speakers")
+            assert provenance["finetune"]["max_steps"] == 4
+            backbone = publish.read_provenance(publish.model_path("smoke", run.family, "pretrained"))
+            assert provenance["backbone"]["weights_sha256"] == backbone["weights_sha256"]
+            with pytest.raises(publish.ModelsUnavailableError, match="stale.*ONLY_STALE=1"):
+                publish.check_published(folder, swept)
+        else:  # untouched, and still current for the old recipe too
+            assert (folder / "provenance.json").read_bytes() == before[run.label]
+            publish.check_published(folder, swept)
+    assert json.loads((tmp_path / "models" / "smoke" / "lr_sweep.json").read_text()) == sweep
+    index = json.loads((tmp_path / "models" / "smoke" / "index.json").read_text())
+    assert index["recipe_hash"] == publish.recipe_hash(longer)
+    assert index["models"] == sorted(r.label for r in runs)

@@ -41,6 +41,7 @@ class Run:
     control: str | None = None
     learning_rate: float | None = None  # None: the profile's; else this run's (sweep, chosen rate)
     sweep: bool = False  # a learning-rate trial: the run's first ``finetune.lr_sweep_evaluations`` validations
+    backbone: str | None = None  # the published backbone to fine-tune; None: the cached pre-training
 
     @property
     def label(self) -> str:
@@ -59,10 +60,11 @@ def run_profile(profile: Profile, run: Run) -> Profile:
     return dataclasses.replace(profile, finetune=cfg, task_finetune=())
 
 
-def sweep_runs(profile: Profile, family: str) -> list[Run]:
+def sweep_runs(profile: Profile, family: str, backbone: str | None = None) -> list[Run]:
     """The learning-rate trials of a family: words, first seed, each candidate rate."""
     seed = task_seeds(profile.finetune, "words")[0]
-    return [Run(family, "words", seed, learning_rate=lr, sweep=True) for lr in profile.finetune.lr_candidates]
+    return [Run(family, "words", seed, learning_rate=lr, sweep=True, backbone=backbone)
+            for lr in profile.finetune.lr_candidates]
 
 
 def choose_learning_rate(results: dict[float, float]) -> float:
@@ -86,6 +88,47 @@ def planned_runs(profile: Profile) -> list[Run]:
             first = task_seeds(cfg, "words")[0]
             runs.extend(Run(name, "words", first, control) for control in publish.CONTROLS)
     return runs
+
+
+def is_current(profile: Profile, run: Run) -> bool:
+    """Whether a run's published model exists, was trained with the run's own recipe and is intact."""
+    try:
+        publish.check_published(publish.model_path(profile.name, run.family, run.state, run.seed, run.control),
+                                profile)
+    except publish.ModelsUnavailableError:
+        return False
+    return True
+
+
+def stale_plan(profile: Profile, runs: list[Run]) -> tuple[list[Run], set[str]]:
+    """The runs ``make models ONLY_STALE=1`` trains, and the families that sweep learning rates.
+
+    A family whose published backbone is stale retrains whole, as from scratch. Otherwise its stale
+    runs fine-tune the published backbone (``Run.backbone``) with the family's recorded rate
+    (``lr_sweep.json``); the family sweeps again only when a words run (the sweep's task) is stale
+    or no rate was recorded."""
+    recorded = publish.read_lr_sweep(profile.name) or {}
+    todo: list[Run] = []
+    sweeping: set[str] = set()
+    for family in dict.fromkeys(r.family for r in runs):
+        own = [r for r in runs if r.family == family]
+        stale = [r for r in own if not is_current(profile, r)]
+        if not stale:
+            continue
+        backbone = next((r for r in own if r.state == "pretrained"), None)  # None: a hub checkpoint
+        if backbone in stale:  # a new backbone: everything fine-tuned from it is new too
+            todo.extend(own)
+            sweeping |= {family} if profile.finetune.lr_candidates else set()
+            continue
+        folder = None if backbone is None else str(publish.model_path(profile.name, family, "pretrained"))
+        words_stale = any(r.state == "words" for r in stale)
+        if profile.finetune.lr_candidates and (words_stale or family not in recorded):
+            sweeping.add(family)
+            todo.extend(dataclasses.replace(r, backbone=folder) for r in stale)
+        else:
+            rate = recorded[family]["chosen"] if profile.finetune.lr_candidates else None
+            todo.extend(dataclasses.replace(r, backbone=folder, learning_rate=rate) for r in stale)
+    return todo, sweeping
 
 
 def start_order(run: Run, cnn_trains: bool = False) -> tuple[int, float]:
@@ -127,14 +170,15 @@ def _train(profile: Profile, run: Run, device: str, threads: int | None) -> str:
     folder = pipeline.finetuned_dir(run_profile(profile, run), run.family, run.state,
                                     random_init=run.control is not None,
                                     train_cnn=None if run.control is None else run.control == "random-trainable-cnn",
-                                    seed=run.seed or 0,
-                                    device=device, progress=False)
+                                    seed=run.seed or 0, device=device, progress=False,
+                                    backbone=Path(run.backbone) if run.backbone else None)
     return str(folder)
 
 
 def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int | None = 1,
-              progress: bool = True) -> dict[Run, Path]:
-    """Run every planned run (pre-training first), ``jobs`` at a time; returns run -> cached folder."""
+              progress: bool = True, only_stale: bool = False) -> dict[Run, Path]:
+    """Run every planned run (pre-training first), ``jobs`` at a time; returns run -> cached folder.
+    ``only_stale``: the runs whose published model is missing, stale or corrupt (:func:`stale_plan`)."""
     from tqdm.auto import tqdm
 
     from .corpus import build_corpus, build_pretrain_corpus
@@ -143,13 +187,16 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
     if not profile.model.hub_names:
         build_pretrain_corpus(profile, progress=progress)
     runs = planned_runs(profile)
+    if only_stale:
+        runs, sweeping_families = stale_plan(profile, runs)
+    else:
+        sweeping_families = set(dict.fromkeys(r.family for r in runs)) if profile.finetune.lr_candidates else set()
     pretraining = [r for r in runs if r.state == "pretrained"]
     waiting = {r.family for r in pretraining}  # families whose backbone is still being pre-trained
     trials: dict[str, dict[float, float]] = {}  # family -> learning rate -> validation accuracy
     folders: dict[Run, Path] = {}
     context = multiprocessing.get_context("spawn")
     bar = tqdm(total=len(runs), desc="models", unit="run", disable=not progress)
-    sweeping = bool(profile.finetune.lr_candidates)
     cnn_trains = not profile.finetune.freeze_feature_encoder
     ready: list[Run] = []  # runnable, waiting for a free worker
     pending: dict[futures.Future, Run] = {}
@@ -165,8 +212,9 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
 
         def after_backbone(family: str) -> list[Run]:
             """What may start once a family's backbone exists: its trials, or its runs."""
-            if sweeping:
-                return sweep_runs(profile, family)
+            if family in sweeping_families:
+                backbone = next((r.backbone for r in runs if r.family == family and r.backbone), None)
+                return sweep_runs(profile, family, backbone)
             return [r for r in runs if r.state != "pretrained" and r.family == family]
 
         # a family's fine-tuning starts as soon as its own backbone is pre-trained (it would
@@ -201,12 +249,14 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
 
 
 def _write_trials(profile: Profile, trials: dict[str, dict[float, float]]) -> None:
-    """Record the learning-rate trials and the chosen rates next to the published models."""
+    """Record the learning-rate trials and the chosen rates next to the published models (the
+    families swept now replace their records; the others keep theirs)."""
     if not trials:
         return
     root = publish.models_root(profile.name)
     root.mkdir(parents=True, exist_ok=True)
-    record = {family: {"validation_accuracy": {str(lr): acc for lr, acc in sorted(results.items())},
+    record = publish.read_lr_sweep(profile.name) or {}
+    record |= {family: {"validation_accuracy": {str(lr): acc for lr, acc in sorted(results.items())},
                        "chosen": choose_learning_rate(results),
                        "evaluations": profile.finetune.lr_sweep_evaluations,
                        "of_evaluations": profile.finetune.evaluations, "epochs": profile.finetune.epochs}
@@ -233,6 +283,9 @@ def publish_run(profile: Profile, run: Run, folder: Path, data_hash: str, device
         threads=_train_log_value(folder, "torch_threads"))
     if run.state != "pretrained":  # the rate this run trained with (a family's sweep may choose it)
         record["finetune"] = dataclasses.asdict(run_profile(profile, run).finetune)
+    if run.backbone:  # fine-tuned from the published backbone (make models ONLY_STALE=1)
+        record["backbone"] = {"folder": f"{publish.family_folder(run.family)}/pretrained",
+                              "weights_sha256": publish.read_provenance(Path(run.backbone))["weights_sha256"]}
     publish.export(Path(folder), dest, record, with_weights=run.control is None)
     if run.state != "pretrained" and run.control is None:
         remeasure(dest, profile, root, device)
@@ -260,7 +313,7 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
     report = baselines_report(profile)
     index = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
              "recipe": publish.recipe(profile), "corpus_hash": data_hash,
-             "models": sorted(r.label for r in folders)}
+             "models": sorted(r.label for r in planned_runs(profile))}
     (publish.models_root(profile.name) / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
     return report
 
@@ -357,14 +410,15 @@ def evaluate_published(folder: Path, profile: Profile, corpus_root: Path, device
 
 
 def make_models(profile: Profile | str | None = None, device: str = "auto", jobs: int = 1,
-                threads: int | None = 1, progress: bool = True) -> dict[str, Any]:
-    """Train, publish, and write ``results/<profile>/baselines.json``; returns the report."""
+                threads: int | None = 1, progress: bool = True, only_stale: bool = False) -> dict[str, Any]:
+    """Train, publish, and write ``results/<profile>/baselines.json``; returns the report.
+    ``only_stale``: train and publish only the models that are missing, stale or corrupt."""
     from .baselines import write_baselines
 
     profile = profile if isinstance(profile, Profile) else load_profile(profile)
     device = resolve_device(device)
     start = time.perf_counter()
-    folders = train_all(profile, device, jobs, threads, progress)
+    folders = train_all(profile, device, jobs, threads, progress, only_stale)
     # on a GPU, one publishing process (several would share the one device)
     publish_jobs = jobs if device == "cpu" else 1
     report = publish_all(profile, folders, device, publish_jobs, threads, progress)
@@ -379,11 +433,13 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--jobs", type=int, default=1, help="training runs in parallel (one thread each)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run (0: torch's default)")
+    parser.add_argument("--only-stale", action="store_true",
+                        help="retrain only the published models that are missing, stale or corrupt")
     parser.set_defaults(func=_cli)
 
 
 def _cli(args: argparse.Namespace) -> int:
-    report = make_models(args.profile, args.device, args.jobs, args.threads or None)
+    report = make_models(args.profile, args.device, args.jobs, args.threads or None, only_stale=args.only_stale)
     print(json.dumps({k: v for k, v in report.items() if k != "controls"}, indent=2))
     print(f"published under {publish.models_root(report['profile'])}")
     return 0

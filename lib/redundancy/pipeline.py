@@ -56,13 +56,16 @@ def pretrained_dir(profile: Profile | str | None, name: str, device: str = "auto
 
 
 def finetuned_dir(profile: Profile | str | None, name: str, task: str, *, random_init: bool = False,
-                  train_cnn: bool | None = None, device: str = "auto", seed: int = 0, progress: bool = True) -> Path:
+                  train_cnn: bool | None = None, device: str = "auto", seed: int = 0, progress: bool = True,
+                  backbone: Path | None = None) -> Path:
     """A model fine-tuned on ``task`` with ``seed`` (``random_init``: the architecture without
-    pre-training). ``profile.finetune.seeds`` lists the seeds a profile trains."""
+    pre-training). ``profile.finetune.seeds`` lists the seeds a profile trains. ``backbone``: the
+    checkpoint to fine-tune (a published backbone); None: the profile's pre-training, cached."""
     from .finetune import finetune
 
     profile = _profile(profile)
-    return finetune(pretrained_dir(profile, name, device, progress), task, profile.finetune_for(task),
+    source = backbone if backbone is not None else pretrained_dir(profile, name, device, progress)
+    return finetune(source, task, profile.finetune_for(task),
                     corpus_root=corpus_root(profile, progress), speaker_min_utterances=profile.corpus.speaker_min_utterances,
                     speaker_split_seed=profile.corpus.speaker_split_seed, random_init=random_init,
                     train_cnn=train_cnn, seed=seed, device=device, progress=progress)

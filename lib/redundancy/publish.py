@@ -11,9 +11,10 @@ cached stages and *publishes* them here as ``save_pretrained`` folders under ``m
 Each folder holds ``config.json`` + ``model.safetensors`` (float16 storage, loaded as float32), the
 feature-extractor config, ``metrics.json`` (computed *from the stored weights*), the training curve
 and ``provenance.json``: the recipe hash, code version and commit, seed, wall time, device,
-package versions, the corpus hash and the SHA-256 of the weights. The book refuses a folder whose
-recipe hash differs from the profile's (stale) or whose weights do not match their hash
-(corrupt), and names the command that retrains.
+package versions, the corpus hash and the SHA-256 of the weights. The recipe hash is that of the
+model's own recipe (:func:`recipe` with its state: a task's fine-tuning changes stale that task's
+models only). The book refuses a folder whose recipe hash differs from the profile's (stale) or
+whose weights do not match their hash (corrupt), and names the command that retrains.
 """
 
 from __future__ import annotations
@@ -61,27 +62,35 @@ ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier")
 ADDED_PARTS: dict[str, Any] = {"task_finetune": ()}
 
 
-def recipe(profile: Any) -> dict[str, Any]:
+def recipe(profile: Any, state: str | None = None) -> dict[str, Any]:
     """What a profile's trained models depend on: corpus, model sizes, pre-training, fine-tuning.
 
+    ``state`` narrows it to one published model ("pretrained", "words", "speakers"): the corpus,
+    model and pre-training, and the fine-tuning recipe of its own task (``Profile.finetune_for``).
+    So a change to one task's schedule makes that task's models stale and no others. A backbone
+    keeps the profile's shared ``finetune`` section, as when its hash was first recorded (changing
+    the shared recipe retrains everything). None: the whole profile (``index.json``).
     Analysis and timing settings are left out: changing them must not make the models stale.
     """
     from .cache import _canonical
 
     parts = {part: _canonical(getattr(profile, part)) for part in ("corpus", "model", "pretrain", "finetune")}
     parts["model"].pop("source", None)  # where models are read from is not how they were trained
-    for part, neutral in ADDED_PARTS.items():
-        if getattr(profile, part, neutral) != neutral:
-            parts[part] = _canonical(getattr(profile, part))
+    if state is None:
+        for part, neutral in ADDED_PARTS.items():
+            if getattr(profile, part, neutral) != neutral:
+                parts[part] = _canonical(getattr(profile, part))
+    elif state != "pretrained":
+        parts["finetune"] = _canonical(profile.finetune_for(state))
     for (part, name), neutral in ADDED_SETTINGS.items():
         if parts[part].get(name) == neutral:
             parts[part].pop(name)
     return parts
 
 
-def recipe_hash(profile: Any) -> str:
+def recipe_hash(profile: Any, state: str | None = None) -> str:
     """Short SHA-256 of :func:`recipe`: equal hashes mean the same training recipe."""
-    text = json.dumps(recipe(profile), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(recipe(profile, state), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -143,12 +152,14 @@ def check_published(folder: Path, profile: Any, *, weights: bool = True) -> dict
             f"`{command}` (or pass retrain=True to the notebook to train through the cache)."
         )
     provenance = read_provenance(folder)
-    expected = recipe_hash(profile)
+    state = provenance.get("state")
+    expected = recipe_hash(profile, state)
     if provenance.get("recipe_hash") != expected:
         raise ModelsUnavailableError(
             f"published model {folder} is stale: it was trained with recipe {provenance.get('recipe_hash')}, "
-            f"but the {profile.name} profile's recipe is now {expected}. Retrain with `{command}`; "
-            "old models are never mixed with a new recipe."
+            f"but the {profile.name} profile's recipe for {state} models is now {expected}. Retrain with "
+            f"`{command}` (`{command} ONLY_STALE=1` retrains the stale models only); old models are never "
+            "mixed with a new recipe."
         )
     if weights and provenance.get("weights_sha256"):
         actual = file_sha256(folder / WEIGHTS_FILE)
@@ -287,7 +298,7 @@ def provenance_record(profile: Any, *, family: str, state: str, seed: int | None
 
     return {
         "profile": profile.name,
-        "recipe_hash": recipe_hash(profile),
+        "recipe_hash": recipe_hash(profile, state),
         "family": family,
         "state": state,
         "seed": seed,
