@@ -63,9 +63,12 @@ P = load_profile(profile)
 DEVICE = resolve_device(device)
 cfg = P.finetune
 rates = f"swept from {cfg.lr_candidates}" if cfg.lr_candidates else cfg.learning_rate
-print(f"profile={P.name} device={DEVICE} epochs={cfg.epochs} batch={cfg.batch_size} backbone lr {rates}, "
-      f"head x{cfg.head_lr_multiplier:g}, CNN {'frozen' if cfg.freeze_feature_encoder else 'trained'}, "
-      f"seeds={cfg.seeds}, validation passes={cfg.evaluations}")
+print(f"profile={P.name} device={DEVICE} batch={cfg.batch_size} backbone lr {rates}, head x{cfg.head_lr_multiplier:g}, "
+      f"seeds={cfg.seeds}")
+for task in cfg.tasks:  # a task may have its own schedule (Profile.task_finetune)
+    own = P.finetune_for(task)
+    print(f"  {task}: epochs={own.epochs:g}, CNN {'frozen' if own.freeze_feature_encoder else 'trained'}, "
+          f"validation passes={own.evaluations}")
 
 # %% [markdown]
 # ## The published models
@@ -284,15 +287,16 @@ if learn_file.is_file():
         ax.axhline(row["linear_probe"], color="0.5", ls=":", label="linear probe, same features")
         ax.axhline(row["chance"], color="k", ls="--", lw=1, label="chance")
         for name, acc in finetuned.get(row["task"], {}).items():
-            ax.plot([cfg.epochs], [acc], "s", ms=7, label=f"{name}, fine-tuned")
+            ax.plot([P.finetune_for(row["task"]).epochs], [acc], "s", ms=7, label=f"{name}, fine-tuned")
         ax.set(xscale="log", ylim=(0, 1), xlabel="epochs", ylabel="test accuracy", title=f"task: {row['task']}")
         ax.set_xticks([p["epoch"] for p in row["mlp"]], [str(p["epoch"]) for p in row["mlp"]])
         ax.legend(fontsize=7)
     fig.tight_layout()
     for row in learn["rows"]:
         best = max(finetuned.get(row["task"], {}).values(), default=float("nan"))
-        at_budget = max((p["accuracy"] for p in row["mlp"] if p["epoch"] <= cfg.epochs), default=float("nan"))
-        print(f"{row['task']}: best fine-tuned model {best:.3f} after {cfg.epochs:g} epochs; the MLP "
+        epochs = P.finetune_for(row["task"]).epochs
+        at_budget = max((p["accuracy"] for p in row["mlp"] if p["epoch"] <= epochs), default=float("nan"))
+        print(f"{row['task']}: best fine-tuned model {best:.3f} after {epochs:g} epochs; the MLP "
               f"{at_budget:.3f} after as many, {row['mlp'][-1]['accuracy']:.3f} after {row['mlp'][-1]['epoch']}")
 else:
     print(f"no learnability study recorded for the {P.name} profile (benchmarks/task_learnability.py writes one)")

@@ -247,6 +247,8 @@ def test_a_setting_added_at_its_neutral_value_keeps_published_models_current(smo
 
 
 def test_free_workers_take_what_others_wait_for_then_the_longest_runs():
+    from redundancy.config import FinetuneConfig
+
     runs = [Run("wavlm", "speakers", 0), Run("wavlm", "words", 1), Run("wavlm", "words", 0, "random-frozen-cnn"),
             Run("wavlm", "words", 0, "random-trainable-cnn"), Run("hubert", "words", 0, learning_rate=1e-3, sweep=True),
             Run("hubert", "pretrained")]
@@ -257,10 +259,16 @@ def test_free_workers_take_what_others_wait_for_then_the_longest_runs():
     assert ordered[1].sweep
     # a recipe that trains the CNN: its own runs are as long as the trainable control, the frozen
     # control is now the shortest
-    ordered = sorted(runs, key=lambda run: start_order(run, cnn_trains=True))
+    trained = FinetuneConfig(freeze_feature_encoder=False)
+    ordered = sorted(runs, key=lambda run: start_order(run, trained))
     assert [r.label for r in ordered] == ["hubert/pretrained", "hubert/words-seed0", "wavlm/words-seed1",
                                           "wavlm/words-random-trainable-cnn-seed0", "wavlm/speakers-seed0",
                                           "wavlm/words-random-frozen-cnn-seed0"]
+    # a speakers schedule of 20 epochs with a frozen CNN outlasts a 3-epoch words run that trains it
+    long_speakers = FinetuneConfig(epochs=20.0)
+    recipes = {"words": trained, "speakers": long_speakers}
+    ordered = sorted(runs, key=lambda run: start_order(run, recipes.get(run.state)))
+    assert [r.label for r in ordered][2] == "wavlm/speakers-seed0"
 
 
 def test_a_task_recipe_change_retrains_only_that_task_s_models(published, swept, tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import publish
-from .config import Profile, load_profile, resolve_device, task_seeds
+from .config import FinetuneConfig, Profile, load_profile, resolve_device, task_seeds
 
 CORPUS_PATTERNS = ("*.txt", "*/*.wav")
 
@@ -131,19 +131,21 @@ def stale_plan(profile: Profile, runs: list[Run]) -> tuple[list[Run], set[str]]:
     return todo, sweeping
 
 
-def start_order(run: Run, cnn_trains: bool = False) -> tuple[int, float]:
+def start_order(run: Run, recipe: FinetuneConfig | None = None) -> tuple[int, float]:
     """Which runnable run a free worker takes first (smaller first): pre-training and learning-rate
     trials, since other runs wait for them; then the longest runs, so that no long run is left to
-    finish alone on one core while the other waits. A run whose CNN trains costs about 2.4 times
-    one whose CNN is frozen (``cnn_trains``: the recipe's setting, which the pre-trained runs
-    follow; the controls set their own), and speakers trains on fewer clips than words."""
+    finish alone on one core while the other waits. ``recipe``: the run's own task recipe
+    (``Profile.finetune_for``; None: the defaults). Its length counts (epochs, or steps when it sets
+    ``max_steps``), a run whose CNN trains costs about 2.4 times one whose CNN is frozen (the
+    controls set their own), and speakers trains on fewer clips than words."""
     if run.state == "pretrained":
         return (0, 0.0)
     if run.sweep:
         return (1, 0.0)
-    trains = run.control == "random-trainable-cnn" or (run.control is None and cnn_trains)
-    cost = (2.4 if trains else 1.0) * (0.8 if run.state == "speakers" else 1.0)
-    return (2, -cost)
+    recipe = recipe or FinetuneConfig()
+    trains = run.control == "random-trainable-cnn" or (run.control is None and not recipe.freeze_feature_encoder)
+    length = recipe.max_steps if recipe.max_steps > 0 else recipe.epochs * (0.8 if run.state == "speakers" else 1.0)
+    return (2, -(2.4 if trains else 1.0) * length)
 
 
 def corpus_hash(root: Path) -> str:
@@ -197,7 +199,7 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
     folders: dict[Run, Path] = {}
     context = multiprocessing.get_context("spawn")
     bar = tqdm(total=len(runs), desc="models", unit="run", disable=not progress)
-    cnn_trains = not profile.finetune.freeze_feature_encoder
+    recipes = {task: profile.finetune_for(task) for task in profile.finetune.tasks}
     ready: list[Run] = []  # runnable, waiting for a free worker
     pending: dict[futures.Future, Run] = {}
     with futures.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
@@ -205,7 +207,7 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
         def submit(batch: list[Run]) -> None:
             """Make ``batch`` runnable; start runs (by :func:`start_order`) while a worker is free."""
             ready.extend(batch)
-            ready.sort(key=lambda run: start_order(run, cnn_trains))  # stable: equal costs keep their order
+            ready.sort(key=lambda run: start_order(run, recipes.get(run.state)))  # stable: equal costs keep their order
             while ready and len(pending) < max(1, jobs):
                 run = ready.pop(0)
                 pending[pool.submit(_train, profile, run, device, threads)] = run
