@@ -316,3 +316,22 @@ def test_a_task_recipe_change_retrains_only_that_task_s_models(published, swept,
     index = json.loads((tmp_path / "models" / "smoke" / "index.json").read_text())
     assert index["recipe_hash"] == publish.recipe_hash(longer)
     assert index["models"] == sorted(r.label for r in runs)
+
+
+def test_the_stale_plan_retrains_a_family_whole_when_its_backbone_is_stale(published, swept, monkeypatch):
+    """A new pre-training recipe stales every model: each family retrains whole, sweep included.
+    A new words recipe keeps the backbones: the words runs fine-tune them and the sweep runs again."""
+    from redundancy.make_models import stale_plan
+
+    root, _ = published
+    monkeypatch.setenv("REDUNDANCY_MODELS", str(root / "models"))
+    pretraining = dataclasses.replace(swept, pretrain=dataclasses.replace(swept.pretrain, steps=swept.pretrain.steps + 1))
+    runs = planned_runs(pretraining)
+    todo, sweeping = stale_plan(pretraining, runs)
+    assert set(todo) == set(runs) and sweeping == set(swept.model.families)
+
+    words = dataclasses.replace(swept, task_finetune=(("words", (("max_steps", 4),)),))
+    todo, sweeping = stale_plan(words, planned_runs(words))
+    assert sweeping == set(swept.model.families)
+    assert {r.state for r in todo} == {"words"} and all(r.backbone and r.learning_rate is None for r in todo)
+    assert len(todo) == len([r for r in planned_runs(words) if r.state == "words"])  # controls included
