@@ -1,7 +1,7 @@
 """Do the published backbones know the speakers? A per-layer linear probe on frozen features.
 
-The published speakers models reach 0.08-0.23 after 3 epochs (chance 1/128). Is that the
-representation or the schedule? For each family this fits the probe of :mod:`redundancy.probe` on
+The speakers models of the first published set reached 0.08-0.23 after 3 epochs (chance 1/128).
+Was that the representation or the schedule? For each family this fits the probe of :mod:`redundancy.probe` on
 every layer of three frozen backbones: the pre-trained one, its random-init twin, and the backbone
 of the speakers model fine-tuned from it; features are the mean, or the mean and standard deviation
 (statistics pooling, as in speaker embeddings), over frames. Fit on ``--n-train`` clips of the
@@ -9,7 +9,8 @@ speakers train split, scored on its validation split. Usage (one thread, about 1
 
     python benchmarks/speakers_probe.py [--profile mini] [--n-train 3840]
 
-Writes ``results/<profile>/speakers_probe.json``.
+Writes ``results/<profile>/speakers_probe.json``, with the weights hash of each published model it
+read (chapter 02 says when the published models have changed since).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 
 import torch
 
-from redundancy import pipeline
+from redundancy import pipeline, publish
 from redundancy.config import load_profile
 from redundancy.models import load_backbone, random_twin
 from redundancy.paths import display_path, results_dir
@@ -60,7 +61,9 @@ def main() -> None:
                       f"({time.perf_counter() - started:.0f} s)", flush=True)
     out = results_dir(P.name) / "speakers_probe.json"
     out.write_text(json.dumps({"profile": P.name, "task": "speakers", "n_train": args.n_train, "threads": 1,
-                               "evaluated_on": "speakers validation split", "models": rows}, indent=2))
+                               "evaluated_on": "speakers validation split", "models": rows,
+                               "weights": publish.weights_record(P.name, {f: ("pretrained", "speakers") for f in rows})},
+                              indent=2))
     print("wrote", display_path(out))
 
 

@@ -330,6 +330,10 @@ if probe_file.is_file():
     display(probe_summary(voices, "mean+std").round(3))
     print(f"speakers probe (mean and std over frames): fitted on {voices['n_train']} train clips, "
           f"scored on the {voices['evaluated_on']}")
+    changed = publish.changed_since(voices.get("weights"), P.name)
+    if changed is None or changed:
+        print("NOTE: this probe was measured on other weights than today's published "
+              f"{', '.join(changed or ['models'])}; rerun benchmarks/speakers_probe.py to measure these")
 else:
     print(f"no speakers probe recorded for the {P.name} profile (benchmarks/speakers_probe.py writes one)")
 if ceiling_file.is_file():

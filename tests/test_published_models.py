@@ -46,3 +46,20 @@ def test_published_model_reproduces_its_test_accuracy(run, mini_corpus):
     # the same weights and clips give the same predictions; one clip of slack for a CPU whose
     # floating-point summation order differs at an exact tie
     assert abs(again["accuracy"] - committed["accuracy"]) <= 1.0 / committed["n_test"] + 1e-12
+
+
+def test_a_study_can_tell_whether_it_still_describes_the_published_models(tmp_path, monkeypatch):
+    import shutil
+
+    recorded = publish.weights_record("mini", {"hubert": ("pretrained", "speakers")})
+    assert all(key and key.startswith("published-") for key in recorded["hubert"].values())
+    assert publish.changed_since(recorded, "mini") == []
+    assert publish.changed_since(None, "mini") is None  # a study from before the record
+    # republish one model (another weights hash): the study no longer describes it
+    shutil.copytree(publish.models_root("mini"), tmp_path / "mini")
+    monkeypatch.setenv("REDUNDANCY_MODELS", str(tmp_path))
+    provenance = tmp_path / "mini" / "hubert" / "speakers-seed0" / "provenance.json"
+    record = json.loads(provenance.read_text())
+    record["weights_sha256"] = "0" * 64
+    provenance.write_text(json.dumps(record))
+    assert publish.changed_since(recorded, "mini") == ["hubert/speakers"]

@@ -181,6 +181,23 @@ def published_key(folder: Path) -> str | None:
     return f"published-{sha[:16]}" if sha else None
 
 
+def weights_record(profile_name: str, models: dict[str, tuple[str, ...]]) -> dict[str, dict[str, str | None]]:
+    """What a study read: family -> state -> :func:`published_key` of the published folder (seed 0).
+    A study stores it, so that a later reader can tell whether it still describes the published models."""
+    return {family: {state: published_key(model_path(profile_name, family, state, None if state == "pretrained" else 0))
+                     for state in states} for family, states in models.items()}
+
+
+def changed_since(recorded: dict[str, dict[str, str | None]] | None, profile_name: str) -> list[str] | None:
+    """The models (``family/state``) whose published weights are no longer those a study recorded
+    with :func:`weights_record`; None when the study recorded none (it may describe earlier models)."""
+    if not recorded:
+        return None
+    now = weights_record(profile_name, {family: tuple(states) for family, states in recorded.items()})
+    return [f"{family}/{state}" for family, states in recorded.items() for state, key in states.items()
+            if now[family][state] != key]
+
+
 def source_key(source: str | Path) -> str:
     """Cache input naming a model: a cached artifact's key, a published folder's weights hash, the
     content hash of any other checkpoint folder, or a hub name as it is.
