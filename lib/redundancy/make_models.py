@@ -192,7 +192,7 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
     if only_stale:
         runs, sweeping_families = stale_plan(profile, runs)
     else:
-        sweeping_families = set(dict.fromkeys(r.family for r in runs)) if profile.finetune.lr_candidates else set()
+        sweeping_families = {r.family for r in runs} if profile.finetune.lr_candidates else set()
     pretraining = [r for r in runs if r.state == "pretrained"]
     waiting = {r.family for r in pretraining}  # families whose backbone is still being pre-trained
     trials: dict[str, dict[float, float]] = {}  # family -> learning rate -> validation accuracy
