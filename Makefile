@@ -29,9 +29,12 @@ help:
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -c 'import shutil, sys; free = shutil.disk_usage(".").free / 2**30; \
+	  free < 12 and print(f"warning: {free:.1f} GiB free here; a new venv needs about 12 GiB while pip works (torch with its CUDA libraries is 7.6 GiB installed, plus the downloaded wheels)", file=sys.stderr)'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-cache-dir --upgrade pip
+	@# --no-cache-dir: pip's download cache would keep another copy of the 3.5 GB of wheels on disk
+	$(BIN)/python -m pip install --quiet --no-cache-dir --no-compile -r requirements.txt
 	@# pip byte-compiles on one core (about 55 s here); compileall on every core (about 33 s on 2)
 	$(BIN)/python -m compileall -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null \
 	  || echo "compileall: some files did not byte-compile (pip skips those as well); they compile when imported"
