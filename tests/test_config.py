@@ -64,7 +64,7 @@ def test_a_task_can_change_its_fine_tuning_recipe():
 
     from redundancy import publish
 
-    mini = load_profile("mini")
+    mini = dataclasses.replace(load_profile("mini"), task_finetune=())  # one recipe for both tasks
     longer = dataclasses.replace(mini, task_finetune=(("speakers", (("epochs", 30.0),)),))
     assert longer.finetune_for("speakers").epochs == 30.0
     assert longer.finetune_for("speakers").learning_rate == mini.finetune.learning_rate
@@ -80,6 +80,15 @@ def test_a_task_can_change_its_fine_tuning_recipe():
         dataclasses.replace(mini, task_finetune=(("digits", (("epochs", 3.0),)),))
     with pytest.raises(ValueError, match=r"\['epoch'\] are not FinetuneConfig settings"):
         dataclasses.replace(mini, task_finetune=(("speakers", (("epoch", 3.0),)),))
+
+
+def test_the_mini_profile_gives_speakers_its_own_schedule():
+    """Speakers (our extension) learns far more slowly than words: 20 epochs, one validation pass
+    each, everything else (CNN trained, head rate, the family's rate) as for words."""
+    mini = load_profile("mini")
+    words, speakers = mini.finetune_for("words"), mini.finetune_for("speakers")
+    assert words == mini.finetune and (words.epochs, speakers.epochs, speakers.evaluations) == (3.0, 20.0, 20)
+    assert not speakers.freeze_feature_encoder and speakers.head_lr_multiplier == words.head_lr_multiplier
 
 
 def test_a_run_trains_with_its_tasks_recipe():
