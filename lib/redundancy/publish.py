@@ -257,17 +257,18 @@ def export(source: Path, dest: Path, provenance: dict[str, Any], *, with_weights
     re-measures metrics from the stored weights. ``with_weights=False`` publishes the metrics and
     curves only (the controls).
     """
-    from transformers import AutoConfig, AutoModel, AutoModelForAudioClassification
+    import torch
+
+    from .models import load_backbone, load_classifier
 
     source, dest = Path(source), Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
         if with_weights:
-            config = AutoConfig.from_pretrained(str(source))
-            cls = AutoModelForAudioClassification if config.architectures and any(
-                "Classification" in a for a in config.architectures) else AutoModel
-            model = cls.from_pretrained(str(source), dtype="float32")
+            architectures = json.loads((source / "config.json").read_text()).get("architectures") or ()
+            classifier = any("Classification" in name for name in architectures)
+            model = load_classifier(source) if classifier else load_backbone(source, dtype=torch.float32)
             model.half().save_pretrained(str(tmp))
             _set_config_dtype(tmp, "float32")
             for name in ("preprocessor_config.json",):
