@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from redundancy.finetune import accuracy_summary, build_classifier, finetune, predict, read_curve, read_metrics
+from redundancy.finetune import (DROPOUT_SETTINGS, accuracy_summary, build_classifier, checkpoint_dropouts, finetune,
+                                 predict, read_curve, read_metrics)
 from redundancy.models import tiny_config
 from redundancy.preprocess import prepare_inputs, save_feature_extractor
 
@@ -69,7 +70,9 @@ def test_paper_path_runs_on_real_wav2vec2_base_architecture(tmp_path, smoke, smo
 
     monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
     backbone = _random_backbone(tmp_path / "wav2vec2-base", Wav2Vec2Config(layerdrop=0.0))
-    profile = dataclasses.replace(smoke, finetune=dataclasses.replace(smoke.finetune, max_steps=2, batch_size=2))
+    # dropout is a training setting: the run trains with 0.2, the saved model keeps the checkpoint's
+    profile = dataclasses.replace(smoke, finetune=dataclasses.replace(smoke.finetune, max_steps=2, batch_size=2,
+                                                                      dropout=0.2))
     folder = finetune(backbone, "words", profile.finetune, corpus_root=smoke_corpus,
         speaker_min_utterances=profile.corpus.speaker_min_utterances, device="cpu", progress=False)
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -77,6 +80,21 @@ def test_paper_path_runs_on_real_wav2vec2_base_architecture(tmp_path, smoke, smo
     config = json.loads((folder / "config.json").read_text())
     assert config["hidden_size"] == 768 and config["num_hidden_layers"] == 12
     assert config["classifier_proj_size"] == 256
+    assert {name: config[name] for name in DROPOUT_SETTINGS} == checkpoint_dropouts(backbone)
+
+
+@pytest.mark.parametrize("family", ["wav2vec2", "hubert", "wavlm"])
+def test_dropout_setting_reaches_every_backbone_dropout(tmp_path, smoke, family):
+    backbone = _random_backbone(tmp_path / "b", tiny_config(family, smoke.model))
+    assert set(checkpoint_dropouts(backbone).values()) == {0.0}  # the mini architecture trains without
+    model = build_classifier(backbone, 3, ["a", "b", "c"], random_init=False, dropout=0.1)
+    assert all(getattr(model.config, name) == 0.1 for name in DROPOUT_SETTINGS)
+    rates = {m.p for m in model.modules() if isinstance(m, torch.nn.Dropout)}
+    assert rates == {0.1}, rates
+    unchanged = build_classifier(backbone, 3, ["a", "b", "c"], random_init=False)
+    assert {m.p for m in unchanged.modules() if isinstance(m, torch.nn.Dropout)} == {0.0}
+    with pytest.raises(ValueError, match="dropout"):
+        build_classifier(backbone, 3, ["a", "b", "c"], random_init=False, dropout=1.5)
 
 
 def test_random_init_control_differs_from_pretrained(tmp_path, smoke):

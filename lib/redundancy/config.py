@@ -129,6 +129,10 @@ class FinetuneConfig:
     # 5 % x 10 frames, at least 2 spans: 20 of the 49 frames of a 1 s clip). The tiny models train
     # for a few epochs only, so mini and smoke switch it off.
     mask_time_prob: float | None = 0.0
+    # Dropout in the backbone while fine-tuning (hidden states, attention, feed-forward, feature
+    # projection): None keeps the checkpoint's (0 in the mini architecture, 0.1 in the hub configs).
+    # A training setting only: the saved model keeps the checkpoint's values.
+    dropout: float | None = None
     random_init_control: bool = True
     bootstrap: int = 1000
     # Fine-tuning seeds: every later chapter reports the mean and spread over the models of these

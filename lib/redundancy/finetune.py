@@ -116,11 +116,16 @@ def _features_of(folder: Path, index: dict[str, int], split: Any) -> torch.Tenso
     return torch.from_numpy(np.ascontiguousarray(features[rows]))
 
 
+#: The backbone dropouts that ``FinetuneConfig.dropout`` sets (the same names in wav2vec2, HuBERT, WavLM).
+DROPOUT_SETTINGS = ("hidden_dropout", "attention_dropout", "activation_dropout", "feat_proj_dropout")
+
+
 def build_classifier(source: str | Path, n_classes: int, class_names: list[str], random_init: bool,
-                     mask_time_prob: float | None = None):
+                     mask_time_prob: float | None = None, dropout: float | None = None):
     """The standard audio-classification model on a backbone (pre-trained, or its architecture only).
 
-    ``mask_time_prob`` overrides the checkpoint's SpecAugment time masking (None keeps it).
+    ``mask_time_prob`` overrides the checkpoint's SpecAugment time masking, ``dropout`` its backbone
+    dropouts (:data:`DROPOUT_SETTINGS`); None keeps the checkpoint's.
     """
     from transformers import AutoConfig, AutoModelForAudioClassification
 
@@ -134,10 +139,22 @@ def build_classifier(source: str | Path, n_classes: int, class_names: list[str],
     )
     if mask_time_prob is not None:
         label_kw["mask_time_prob"] = mask_time_prob
+    if dropout is not None:
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        label_kw.update(dict.fromkeys(DROPOUT_SETTINGS, dropout))
     if random_init:
         config = AutoConfig.from_pretrained(str(source), **label_kw)
         return AutoModelForAudioClassification.from_config(config)
     return AutoModelForAudioClassification.from_pretrained(str(source), **label_kw)
+
+
+def checkpoint_dropouts(source: str | Path) -> dict[str, float]:
+    """The backbone dropouts (:data:`DROPOUT_SETTINGS`) a checkpoint's config sets."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(str(source))
+    return {name: getattr(config, name) for name in DROPOUT_SETTINGS}
 
 
 @torch.inference_mode()
@@ -341,7 +358,7 @@ def finetune(
         normalize = should_normalize(source)
         torch.manual_seed(seed)
         model = build_classifier(source, len(train.classes), list(train.classes), random_init,
-                                 cfg.mask_time_prob)
+                                 cfg.mask_time_prob, cfg.dropout)
         frozen = not train_cnn
         if frozen:
             model.freeze_feature_encoder()
@@ -367,6 +384,8 @@ def finetune(
         test_inputs = prepare_inputs(test.load_all(progress=progress), normalize)
         preds = predict(model, test_inputs, device=device)
         summary = accuracy_summary(preds, test.labels, len(train.classes), cfg.bootstrap)
+        if cfg.dropout is not None:  # a training setting: the saved model keeps the checkpoint's
+            model.config.update(checkpoint_dropouts(source))
         model.cpu().save_pretrained(str(out))
         save_feature_extractor(out, normalize)
         np.savez(out / PREDICTIONS_FILE, predictions=preds, labels=test.labels)

@@ -57,7 +57,8 @@ def retrain_command(profile_name: str) -> str:
 #: Recipe settings added after models were published, with the value that trains exactly as before
 #: the setting existed. At that value a setting is left out of the recipe, so that adding it does not
 #: make every published model stale; any other value is part of the recipe like every setting.
-ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier"): 1.0}
+ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier"): 1.0,
+                                               ("finetune", "dropout"): None}
 #: The same for whole profile fields added to the recipe later (``Profile.task_finetune``).
 ADDED_PARTS: dict[str, Any] = {"task_finetune": ()}
 
