@@ -259,8 +259,8 @@ for name, acc in words.items():
 # and WavLM come within about 0.01-0.03 of the paper's teachers; HuBERT stays lower. Speakers (128
 # voices) trains for 20 epochs where words trains for 3 (`Profile.task_finetune`; the next section
 # says why it needs them), from the same published backbones, CNN trained, one validation pass per
-# epoch picking the checkpoint. wav2vec2, HuBERT stay below the book's 0.80 for speakers (the table above). The tables above say which runs were still
-# improving when they stopped. Later chapters read each model's quality (failed, weak or strong) from
+# epoch picking the checkpoint. WavLM passes the book's 0.80 for speakers; wav2vec2 and HuBERT stay
+# below it (the table above). The tables above say which runs were still improving when they stopped. Later chapters read each model's quality (failed, weak or strong) from
 # the one rule above instead of analysing every model as if it worked.
 
 # %% [markdown]
