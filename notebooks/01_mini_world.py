@@ -42,12 +42,19 @@ print(f"profile={P.name} device={DEVICE} models={P.model.source}")
 # is written in exactly the Speech Commands layout (`<word>/<speaker>_nohash_<n>.wav`, the two lists,
 # `_background_noise_/`), so one loader reads both worlds. Under the `paper` profile `build_corpus`
 # returns the real dataset's folder instead (`python -m redundancy download --root DIR`).
+#
+# The published models record the hash of the corpus they were trained and measured on, and the
+# corpus built here is checked against it: the synthesis is deterministic, but only under the pinned
+# torch and torchaudio (they resample every clip), so another install can build slightly different
+# clips, and then this cell warns.
 
 # %%
-from redundancy.corpus import build_corpus
+from redundancy import pipeline, publish
 
-ROOT = build_corpus(P)
+ROOT = pipeline.corpus_root(P)
 print(ROOT)
+if P.model.source == "published":
+    print("the corpus the published models saw:", publish.check_corpus(P.name, str(ROOT)))
 
 # %% [markdown]
 # Two tasks come from one folder, as in the paper. **Words**: 35 classes with the dataset's own
@@ -167,7 +174,6 @@ if P.name != "paper":
 # %%
 import json
 
-from redundancy import pipeline
 from redundancy.models import load_backbone
 from redundancy.size import parameters_by_component
 

@@ -118,6 +118,38 @@ def test_the_pipeline_reads_published_models_and_refuses_stale_or_corrupt_ones(p
         weights.write_bytes(original)
 
 
+def test_the_corpus_is_checked_against_the_one_the_published_models_saw(published, swept, smoke_corpus, tmp_path,
+                                                                       monkeypatch):
+    """With published models the pipeline's corpus is checked against their index.json: the same
+    corpus passes silently, one flipped bit in one clip warns naming both hashes, and a profile
+    with nothing published has nothing to check."""
+    import shutil
+    import warnings
+
+    from redundancy import pipeline
+
+    root, _ = published
+    monkeypatch.setenv("REDUNDANCY_MODELS", str(root / "models"))
+    reading = with_model_source(swept, "published")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", publish.CorpusMismatchWarning)
+        assert pipeline.corpus_root(reading, progress=False) == smoke_corpus
+    assert publish.check_corpus("smoke", smoke_corpus)
+
+    changed = tmp_path / "corpus"
+    shutil.copytree(smoke_corpus, changed)
+    clip = sorted(changed.glob("*/*.wav"))[0]
+    data = bytearray(clip.read_bytes())
+    data[-1] ^= 1
+    clip.write_bytes(bytes(data))
+    recorded = json.loads((root / "models" / "smoke" / publish.INDEX_FILE).read_text())["corpus_hash"]
+    with pytest.warns(publish.CorpusMismatchWarning, match=f"{publish.corpus_hash(changed)}.*{recorded}"):
+        assert not publish.check_corpus("smoke", changed)
+
+    monkeypatch.setenv("REDUNDANCY_MODELS", str(tmp_path / "nothing-published"))
+    assert publish.check_corpus("smoke", changed)
+
+
 def test_finetuning_resumes_after_an_interruption(tmp_path, smoke, smoke_corpus, monkeypatch):
     """A run killed after its first checkpoint continues from it and ends where an uninterrupted
     run ends: same weights, same test predictions."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as futures
 import dataclasses
-import hashlib
 import json
 import multiprocessing
 import time
@@ -26,9 +25,8 @@ from typing import Any
 import numpy as np
 
 from . import publish
+from .publish import corpus_hash
 from .config import FinetuneConfig, Profile, load_profile, resolve_device, task_seeds
-
-CORPUS_PATTERNS = ("*.txt", "*/*.wav")
 
 
 @dataclass(frozen=True)
@@ -146,17 +144,6 @@ def start_order(run: Run, recipe: FinetuneConfig | None = None) -> tuple[int, fl
     trains = run.control == "random-trainable-cnn" or (run.control is None and not recipe.freeze_feature_encoder)
     length = recipe.max_steps if recipe.max_steps > 0 else recipe.epochs * (0.8 if run.state == "speakers" else 1.0)
     return (2, -(2.4 if trains else 1.0) * length)
-
-
-def corpus_hash(root: Path) -> str:
-    """SHA-256 over the corpus' lists and clips (paths and bytes): the data the models saw."""
-    root = Path(root)
-    digest = hashlib.sha256()
-    files = sorted({p for pattern in CORPUS_PATTERNS for p in root.glob(pattern) if p.is_file()})
-    for path in files:
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()[:16]
 
 
 def _train(profile: Profile, run: Run, device: str, threads: int | None) -> str:
@@ -316,7 +303,7 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
     index = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
              "recipe": publish.recipe(profile), "corpus_hash": data_hash,
              "models": sorted(r.label for r in planned_runs(profile))}
-    (publish.models_root(profile.name) / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
+    (publish.models_root(profile.name) / publish.INDEX_FILE).write_text(json.dumps(index, indent=2, sort_keys=True))
     return report
 
 

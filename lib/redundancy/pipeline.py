@@ -33,10 +33,17 @@ def model_names(profile: Profile | str | None = None) -> list[str]:
 
 
 def corpus_root(profile: Profile | str | None = None, progress: bool = True) -> Path:
-    """The Speech Commands root of the profile (synthesised and cached, or the real one)."""
+    """The Speech Commands root of the profile (synthesised and cached, or the real one). When the
+    profile reads published models, the corpus is checked against the one they saw
+    (:func:`redundancy.publish.check_corpus`: a mismatch warns)."""
+    from . import publish
     from .corpus import build_corpus
 
-    return build_corpus(_profile(profile), progress=progress)
+    profile = _profile(profile)
+    root = build_corpus(profile, progress=progress)
+    if profile.model.source == "published":
+        publish.check_corpus(profile.name, str(root))
+    return root
 
 
 def pretrained_dir(profile: Profile | str | None, name: str, device: str = "auto", progress: bool = True) -> Path | str:

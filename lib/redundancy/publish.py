@@ -20,11 +20,13 @@ whose weights do not match their hash (corrupt), and names the command that retr
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,8 @@ MODELS_ENV = "REDUNDANCY_MODELS"
 PROVENANCE_FILE = "provenance.json"
 WEIGHTS_FILE = "model.safetensors"
 LR_SWEEP_FILE = "lr_sweep.json"  # the learning-rate trials of `make models`, next to the models
+INDEX_FILE = "index.json"  # the profile's recipe and the corpus hash of its published set
+CORPUS_PATTERNS = ("*.txt", "*/*.wav")  # what the corpus hash covers: the split lists and the clips
 #: Controls of the words task: the architecture from random weights, CNN frozen or trained.
 CONTROLS: tuple[str, ...] = ("random-frozen-cnn", "random-trainable-cnn")
 
@@ -171,6 +175,47 @@ def check_published(folder: Path, profile: Any, *, weights: bool = True) -> dict
                 f"Restore it from git or retrain with `{command}`."
             )
     return provenance
+
+
+def corpus_hash(root: Path) -> str:
+    """SHA-256 over the corpus' lists and clips (paths and bytes): the data the models saw."""
+    root = Path(root)
+    digest = hashlib.sha256()
+    files = sorted({p for pattern in CORPUS_PATTERNS for p in root.glob(pattern) if p.is_file()})
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+class CorpusMismatchWarning(UserWarning):
+    """The corpus built here is not the one the published models were trained and measured on."""
+
+
+def check_corpus(profile_name: str, root: str | Path) -> bool:
+    """Whether the corpus at ``root`` is the one the published ``profile_name`` models saw (the
+    ``corpus_hash`` of their ``index.json``); warns when it is not. The synthetic corpus is
+    byte-identical only under the pinned torch and torchaudio (its clips are resampled with
+    torchaudio), so another install can build other clips. True when nothing is published."""
+    index = models_root(profile_name) / INDEX_FILE
+    recorded = json.loads(index.read_text()).get("corpus_hash") if index.is_file() else None
+    return True if recorded is None else _corpus_matches(profile_name, str(root), recorded)
+
+
+@functools.lru_cache(maxsize=None)
+def _corpus_matches(profile_name: str, root: str, recorded: str) -> bool:
+    """:func:`check_corpus` once per process for each corpus and record (hashing reads every clip)."""
+    actual = corpus_hash(Path(root))
+    if actual == recorded:
+        return True
+    warnings.warn(
+        f"the {profile_name} corpus built here ({root}, hash {actual}) is not the one the published models "
+        f"were trained and measured on (hash {recorded}): their committed metrics describe other clips, "
+        "and analyses here read slightly different data. The usual cause is a torch or torchaudio other "
+        "than the pinned ones (requirements.txt; `make venv` installs them); "
+        f"`{retrain_command(profile_name)}` retrains the models on this corpus.",
+        CorpusMismatchWarning, stacklevel=3)
+    return False
 
 
 def published_key(folder: Path) -> str | None:
