@@ -131,7 +131,7 @@ def main() -> None:
     started = time.perf_counter()
     root = build_corpus(base, progress=True)  # once here: the workers find it in the cache
     data_hash = corpus_hash(root)
-    index = json.loads((publish.models_root(base.name) / "index.json").read_text())
+    index = json.loads((publish.models_root(base.name) / publish.INDEX_FILE).read_text())
     same_corpus = data_hash == index["corpus_hash"]
     print(f"corpus {data_hash} ({time.perf_counter() - started:.0f} s); the published models' {index['corpus_hash']}: "
           + ("same" if same_corpus else "DIFFERENT"), flush=True)
