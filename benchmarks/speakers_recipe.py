@@ -32,7 +32,7 @@ from typing import Any
 
 from redundancy import publish
 from redundancy.config import Profile, load_profile, resolve_device
-from redundancy.make_models import Run, _train, corpus_hash, publish_all
+from redundancy.make_models import Run, corpus_hash, publish_all, train_run
 
 #: name -> the speakers overrides (``Profile.task_finetune`` form); one validation pass per epoch.
 CANDIDATES: dict[str, tuple[tuple[str, Any], ...]] = {
@@ -73,7 +73,7 @@ def _train_one(profile: Profile, run: Run, device: str, log: str) -> str:
     handle = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(handle, 1)
     os.dup2(handle, 2)
-    return _train(profile, run, device, threads=1)
+    return train_run(profile, run, device, threads=1)
 
 
 def logged_validation(log: Path) -> list[float]:

@@ -146,7 +146,7 @@ def start_order(run: Run, recipe: FinetuneConfig | None = None) -> tuple[int, fl
     return (2, -(2.4 if trains else 1.0) * length)
 
 
-def _train(profile: Profile, run: Run, device: str, threads: int | None) -> str:
+def train_run(profile: Profile, run: Run, device: str, threads: int | None) -> str:
     """Train (or fetch from the cache) one run; returns the cached folder. Runs in a worker."""
     import torch
 
@@ -197,7 +197,7 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
             ready.sort(key=lambda run: start_order(run, recipes.get(run.state)))  # stable: equal costs keep their order
             while ready and len(pending) < max(1, jobs):
                 run = ready.pop(0)
-                pending[pool.submit(_train, profile, run, device, threads)] = run
+                pending[pool.submit(train_run, profile, run, device, threads)] = run
 
         def after_backbone(family: str) -> list[Run]:
             """What may start once a family's backbone exists: its trials, or its runs."""
@@ -434,5 +434,5 @@ def _cli(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["Run", "planned_runs", "train_all", "publish_all", "make_models", "corpus_hash",
+__all__ = ["Run", "planned_runs", "train_run", "train_all", "publish_all", "make_models", "corpus_hash",
            "evaluate_published"]
