@@ -106,6 +106,21 @@ def test_a_run_trains_with_its_tasks_recipe():
     assert words.finetune.stop_after_evaluations == mini.finetune.lr_sweep_evaluations
 
 
+def test_a_task_s_own_learning_rate_wins_over_the_family_s_swept_rate():
+    """The sweep picks each family's rate on words; a task whose recipe sets its own rate trains
+    with it, and the other task keeps the family's rate."""
+    import dataclasses
+
+    from redundancy.make_models import Run, run_profile
+
+    mini = load_profile("mini")
+    own = dataclasses.replace(mini, task_finetune=(("speakers", (("epochs", 20.0), ("learning_rate", 1e-3))),))
+    speakers = run_profile(own, Run("hubert", "speakers", 0, learning_rate=5e-4))
+    assert (speakers.finetune.epochs, speakers.finetune.learning_rate) == (20.0, 1e-3)
+    words = run_profile(own, Run("hubert", "words", 0, learning_rate=5e-4))
+    assert words.finetune.learning_rate == 5e-4
+
+
 def test_finetuned_dir_hands_each_task_its_recipe(monkeypatch):
     import dataclasses
 

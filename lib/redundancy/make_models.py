@@ -49,9 +49,12 @@ class Run:
 def run_profile(profile: Profile, run: Run) -> Profile:
     """The profile a run trains with: its task's recipe (``Profile.finetune_for``), its own learning
     rate; a trial stops after its first validations (the whole run's schedule, so the chosen rate's
-    run continues from there). The task's changes are resolved here, once."""
+    run continues from there). The task's changes are resolved here, once. A learning rate that the
+    task's own recipe sets (``task_finetune``) wins over the family's swept one: the sweep picks a
+    rate on words, and another task may need another."""
     cfg = profile.finetune if run.state == "pretrained" else profile.finetune_for(run.state)
-    if run.learning_rate is not None:
+    task_sets_rate = "learning_rate" in dict(dict(profile.task_finetune).get(run.state, ()))
+    if run.learning_rate is not None and not task_sets_rate:
         cfg = dataclasses.replace(cfg, learning_rate=run.learning_rate)
     if run.sweep:
         cfg = dataclasses.replace(cfg, stop_after_evaluations=cfg.lr_sweep_evaluations)
