@@ -11,7 +11,10 @@ publishes the chosen recipe's models (``make_models.publish_all``: the same expo
 test re-measurement from the stored weights); the profile's ``task_finetune`` must then be set to
 the chosen recipe, or the models read as stale.
 
-On a 2-core CPU a 20-epoch run takes about 2.5 hours; on one GPU minutes, so run it there:
+On a 2-core CPU a 20-epoch run takes about 2.5 hours (three at once). A GPU helps less than one
+would hope, since these tiny models are bound by kernel launches: on one H200, nine runs side by side
+took about 28 s per epoch each. Note that the corpus is byte-identical only under the pinned torch
+(``--publish`` refuses another one):
 
     python benchmarks/speakers_recipe.py --device cuda --publish
 
@@ -32,7 +35,8 @@ from typing import Any
 
 from redundancy import publish
 from redundancy.config import Profile, load_profile, resolve_device
-from redundancy.make_models import Run, corpus_hash, publish_all, train_run
+from redundancy.make_models import Run, publish_all, train_run
+from redundancy.publish import corpus_hash
 
 #: name -> the speakers overrides (``Profile.task_finetune`` form); one validation pass per epoch.
 CANDIDATES: dict[str, tuple[tuple[str, Any], ...]] = {
@@ -137,10 +141,11 @@ def main() -> None:
           + ("same" if same_corpus else "DIFFERENT"), flush=True)
 
     # the published speakers models (before --publish replaces them): the reference the candidates beat or not
-    published = {family: summarise(publish.model_path(base.name, family, "speakers", 0)) | {
-        "recipe": dict(dict(base.task_finetune).get("speakers", ())),
-        "device": publish.read_provenance(publish.model_path(base.name, family, "speakers", 0))["device"]}
-        for family in base.model.families}
+    recipe = dict(dict(base.task_finetune).get("speakers", ()))
+    published = {}
+    for family in base.model.families:
+        folder = publish.model_path(base.name, family, "speakers", 0)
+        published[family] = summarise(folder) | {"recipe": recipe, "device": publish.read_provenance(folder)["device"]}
     profiles = {name: candidate_profile(base, CANDIDATES[name], args.epochs_scale) for name in args.candidates}
     jobs = [(name, run) for name in args.candidates for run in speakers_runs(base)]
     families = list(base.model.families)
@@ -188,7 +193,8 @@ def main() -> None:
         "epochs_scale": args.epochs_scale, "corpus_hash": data_hash, "same_corpus_as_published": same_corpus,
         "learning_rates": {run.family: run.learning_rate for run in speakers_runs(base)},
         "candidates": {name: dict(CANDIDATES[name]) for name in args.candidates},
-        "published_before": published, "results": results, "stopped_at_deadline": stopped, "deadline_s": args.deadline_s, "chosen_by": "mean best validation accuracy over the families", "chosen": chosen,
+        "published_before": published, "results": results, "stopped_at_deadline": stopped,
+        "deadline_s": args.deadline_s, "chosen_by": "mean best validation accuracy over the families", "chosen": chosen,
         "versions": publish.package_versions(), "seconds": round(time.perf_counter() - started, 1),
     }
     out = results_dir(base.name) / "speakers_recipe_study.json"

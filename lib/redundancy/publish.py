@@ -281,7 +281,6 @@ def git_commit() -> str | None:
     """The checkout's commit (with ``+dirty`` when the working tree differs), or None outside git.
     ``$REDUNDANCY_GIT_COMMIT`` names it for a copy of the checkout without ``.git`` (a GPU machine
     that receives the working tree only)."""
-    import os
     import subprocess
 
     if os.environ.get("REDUNDANCY_GIT_COMMIT"):
