@@ -143,7 +143,7 @@ def main() -> None:
           + ("same" if same_corpus else "DIFFERENT"), flush=True)
 
     # the published speakers models (before --publish replaces them): the reference the candidates beat or not
-    recipe = dict(dict(base.task_finetune).get("speakers", ()))
+    recipe = base.task_changes("speakers")
     published = {}
     for family in base.model.families:
         folder = publish.model_path(base.name, family, "speakers", 0)

@@ -252,7 +252,8 @@ class Profile:
     # Changes to the fine-tuning recipe for one task, as (task, ((setting, value), ...)) pairs, e.g.
     # (("speakers", (("epochs", 30.0),)),): speakers learns far more slowly than words (an MLP on
     # log-mel statistics needs 30 epochs for 0.58, benchmarks/task_learnability.py). Empty: one recipe.
-    # A family's swept learning rate (lr_candidates) still applies to every task of the family.
+    # A family's swept learning rate (lr_candidates) applies to every task of the family that does
+    # not set its own ``learning_rate`` here (make_models.run_profile).
     task_finetune: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
     def __post_init__(self) -> None:
@@ -266,9 +267,13 @@ class Profile:
             if unknown:
                 raise ValueError(f"task_finetune[{task!r}]: {unknown} are not FinetuneConfig settings")
 
+    def task_changes(self, task: str) -> dict[str, Any]:
+        """The settings ``task_finetune`` changes for one task (empty: the shared recipe)."""
+        return dict(dict(self.task_finetune).get(task, ()))
+
     def finetune_for(self, task: str) -> FinetuneConfig:
         """The fine-tuning recipe of one task: ``finetune`` with that task's ``task_finetune`` changes."""
-        changes = dict(dict(self.task_finetune).get(task, ()))
+        changes = self.task_changes(task)
         return dataclasses.replace(self.finetune, **changes) if changes else self.finetune
 
     def to_dict(self) -> dict[str, Any]:

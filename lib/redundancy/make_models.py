@@ -53,7 +53,7 @@ def run_profile(profile: Profile, run: Run) -> Profile:
     task's own recipe sets (``task_finetune``) wins over the family's swept one: the sweep picks a
     rate on words, and another task may need another."""
     cfg = profile.finetune if run.state == "pretrained" else profile.finetune_for(run.state)
-    task_sets_rate = "learning_rate" in dict(dict(profile.task_finetune).get(run.state, ()))
+    task_sets_rate = "learning_rate" in profile.task_changes(run.state)
     if run.learning_rate is not None and not task_sets_rate:
         cfg = dataclasses.replace(cfg, learning_rate=run.learning_rate)
     if run.sweep:
