@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from redundancy.baselines import convergence_table, pretraining_margins, recipe_study_table
+from redundancy.baselines import (convergence_table, partial_freeze_table, pretraining_margins, recipe_label,
+                                  recipe_study_table)
 
 
 def _run(accs, losses=(3.0, 1.0)):
@@ -85,3 +86,22 @@ def test_margin_sentence_says_above_below_or_indistinguishable_by_the_interval()
                                     "margin -0.086 [-0.105, -0.068]")
     assert " above " in margin_sentence(dict(row, **{"margin ci95": [0.01, 0.03]}))
     assert "indistinguishable from" in margin_sentence(dict(row, **{"margin ci95": [-0.01, 0.03]}))
+
+
+def test_recipe_label_names_the_schedule_rate_and_only_the_regularisers_in_use():
+    plain = {"epochs": 30.0, "learning_rate": 1e-3, "dropout": None, "mask_time_prob": 0.0}
+    assert recipe_label(plain) == "30 epochs, lr 0.001"
+    masked = plain | {"epochs": 20.0, "mask_time_prob": 0.05, "dropout": 0.1}
+    assert recipe_label(masked) == "20 epochs, lr 0.001, dropout 0.1, time masks p=0.05"
+
+
+def test_partial_freeze_table_pairs_each_family_with_its_step_times_when_measured():
+    row = {"family": "hubert", "frozen_cnn_blocks": 3, "accuracy": 0.93, "published_accuracy": 0.926,
+           "best_validation_accuracy": 0.93, "published_best_validation_accuracy": 0.929,
+           "paired": {"difference": 0.004, "ci95": [-0.01, 0.018]}}
+    steps = {"families": {"hubert": {"variants_step_s": {"plain": 0.66, "lowest 3 CNN blocks frozen": 0.44}}}}
+    with_steps = partial_freeze_table({"rows": [row]}, steps)
+    assert with_steps.loc["hubert", "lowest 3 blocks frozen"] == 0.93
+    assert with_steps.loc["hubert", "difference [95 % CI]"] == "+0.004 [-0.010, +0.018]"
+    assert with_steps.loc["hubert", "speed-up"] == 1.5
+    assert "speed-up" not in partial_freeze_table({"rows": [row]}).columns

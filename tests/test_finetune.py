@@ -195,3 +195,64 @@ def test_recipe_decides_the_cnn_unless_the_run_says(tmp_path, smoke, smoke_corpu
     assert not torch.equal(cnn_weight(runs[None]), start)
     assert torch.equal(cnn_weight(runs[False]), start)
     assert read_metrics(runs[None])["train_cnn"] is True and read_metrics(runs[False])["train_cnn"] is False
+
+
+@pytest.mark.parametrize("family", ["wav2vec2", "hubert", "wavlm"])
+def test_lower_and_upper_cnn_blocks_compose_to_the_whole_encoder(tmp_path, smoke, family):
+    """Fine-tuning with the lowest blocks' outputs computed once feeds the blocks above them the
+    same numbers the whole encoder would (no block of these CNNs behaves differently in training)."""
+    from redundancy.finetune import LowerCNNBlocks, UpperCNNBlocks
+    from redundancy.models import base_model
+
+    backbone = _random_backbone(tmp_path / family, tiny_config(family, smoke.model))
+    model = build_classifier(backbone, 5, ["a", "b", "c", "d", "e"], random_init=False).train()
+    encoder = base_model(model).feature_extractor
+    clips = prepare_inputs(torch.randn(3, 16000).numpy())
+    with torch.no_grad():
+        whole = encoder(clips)
+        for blocks in (1, 3, len(encoder.conv_layers) - 1):
+            parts = UpperCNNBlocks(encoder, blocks)(LowerCNNBlocks(encoder, blocks)(clips))
+            torch.testing.assert_close(parts, whole, rtol=1e-5, atol=1e-6)
+
+
+def test_impossible_frozen_cnn_block_counts_are_refused(tmp_path, smoke):
+    from redundancy.finetune import freeze_lower_cnn_blocks
+    from redundancy.models import base_model
+
+    backbone = _random_backbone(tmp_path / "w", tiny_config("wav2vec2", smoke.model))
+    encoder = base_model(build_classifier(backbone, 2, ["a", "b"], random_init=False)).feature_extractor
+    for blocks in (0, len(encoder.conv_layers), -1):
+        with pytest.raises(ValueError, match="frozen_cnn_blocks must be between 1 and"):
+            freeze_lower_cnn_blocks(encoder, blocks)
+
+
+@pytest.mark.parametrize("precompute", [True, False])
+def test_frozen_lower_cnn_blocks_keep_their_weights_while_the_blocks_above_train(tmp_path, smoke, smoke_corpus,
+                                                                                monkeypatch, precompute):
+    """``frozen_cnn_blocks=2`` with the CNN trained: blocks 0-1 leave fine-tuning unchanged, block 2
+    changes, whether their outputs are computed once or every step; the random-init control whose
+    CNN trains ignores the setting (it trains its whole CNN)."""
+    from safetensors.torch import load_file
+
+    from redundancy import pipeline
+
+    backbone = pipeline.pretrained_dir(smoke, "wav2vec2", "cpu", progress=False)
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
+    cfg = dataclasses.replace(smoke.finetune, max_steps=3, batch_size=8, freeze_feature_encoder=False,
+                              frozen_cnn_blocks=2, precompute_cnn_features=precompute)
+
+    def block_weight(folder, block):
+        weights = load_file(str(folder / "model.safetensors"))
+        return next(v for k, v in weights.items() if f"feature_extractor.conv_layers.{block}.conv.weight" in k)
+
+    run = finetune(backbone, "speakers", cfg, corpus_root=smoke_corpus, device="cpu", progress=False,
+                   speaker_min_utterances=smoke.corpus.speaker_min_utterances)
+    for block in (0, 1):
+        assert torch.equal(block_weight(run, block), block_weight(backbone, block))
+    assert not torch.equal(block_weight(run, 2), block_weight(backbone, 2))
+    control = finetune(backbone, "speakers", cfg, corpus_root=smoke_corpus, device="cpu", progress=False,
+                       random_init=True, train_cnn=True, speaker_min_utterances=smoke.corpus.speaker_min_utterances)
+    reference = finetune(backbone, "speakers", dataclasses.replace(cfg, frozen_cnn_blocks=0), corpus_root=smoke_corpus,
+                         device="cpu", progress=False, random_init=True, train_cnn=True,
+                         speaker_min_utterances=smoke.corpus.speaker_min_utterances)
+    assert torch.equal(block_weight(control, 0), block_weight(reference, 0))

@@ -220,9 +220,42 @@ def trainable_cnn_table(doc: dict[str, Any]):
     return pd.DataFrame(records).set_index("family")
 
 
+def partial_freeze_table(study: dict[str, Any], steps: dict[str, Any] | None = None):
+    """The partial-freeze study (``benchmarks/partial_cnn_freeze.py``): per family, words test
+    accuracy with the whole CNN trained (the published seed-0 model) and with its lowest blocks
+    frozen, the paired difference on the same test clips, and, when the step profile
+    (``benchmarks/finetune_step_profile.py``) is given, the seconds per training step of each."""
+    import pandas as pd
+
+    records = []
+    for row in study["rows"]:
+        blocks = row["frozen_cnn_blocks"]
+        low, high = row["paired"]["ci95"]
+        record = {"family": row["family"], "whole CNN trained": row["published_accuracy"],
+                  f"lowest {blocks} blocks frozen": row["accuracy"],
+                  "difference [95 % CI]": f"{row['paired']['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
+                  "validation, whole / frozen": f"{row['published_best_validation_accuracy']:.3f} / "
+                                                f"{row['best_validation_accuracy']:.3f}"}
+        family_steps = (steps or {}).get("families", {}).get(row["family"], {}).get("variants_step_s", {})
+        frozen_key = f"lowest {blocks} CNN blocks frozen"
+        if "plain" in family_steps and frozen_key in family_steps:
+            record["s per step, whole / frozen"] = f"{family_steps['plain']:.2f} / {family_steps[frozen_key]:.2f}"
+            record["speed-up"] = round(family_steps["plain"] / family_steps[frozen_key], 2)
+        records.append(record)
+    return pd.DataFrame(records).set_index("family")
+
+
 def confusion_matrix(folder: str | Path, n_classes: int) -> np.ndarray:
     """Row-normalised confusion matrix (true x predicted) of a fine-tuned model's test predictions."""
     data = np.load(Path(folder) / "test_predictions.npz")
     matrix = np.zeros((n_classes, n_classes))
     np.add.at(matrix, (data["labels"], data["predictions"]), 1)
     return matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+
+
+def recipe_label(recipe: dict[str, Any]) -> str:
+    """A fine-tuning recipe in a few words (schedule, backbone rate, regularisers), for legends that
+    compare the speakers recipes published over time."""
+    extras = [f"dropout {recipe['dropout']:g}"] if recipe.get("dropout") else []
+    extras += [f"time masks p={recipe['mask_time_prob']:g}"] if recipe.get("mask_time_prob") else []
+    return ", ".join([f"{recipe['epochs']:g} epochs", f"lr {recipe['learning_rate']:g}", *extras])

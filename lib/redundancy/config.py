@@ -121,6 +121,12 @@ class FinetuneConfig:
     # it; the schedule itself (warm-up, decay) stays that of the whole run.
     stop_after_evaluations: int = 0
     freeze_feature_encoder: bool = True
+    # When the CNN trains: its lowest blocks that stay frozen anyway (0: none). On a CPU the CNN is
+    # about half of a training step, and its three lowest blocks (the 16 kHz end, where most frames
+    # are) most of that (benchmarks/finetune_step_profile.py); with them frozen, their outputs are
+    # computed once per backbone (precompute_cnn_features). Pre-trained runs only: the random-init
+    # controls keep their own explicit CNN settings.
+    frozen_cnn_blocks: int = 0
     # Compute the frozen CNN encoder's outputs once per backbone and reuse them (same result, about
     # a third less time per step on a CPU). Off for the paper profile: 85,000 clips x 512 x 49
     # floats would not fit in memory, and on a GPU the encoder is cheap.

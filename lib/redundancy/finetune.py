@@ -66,6 +66,47 @@ class PrecomputedFeatures(torch.nn.Module):
         return features
 
 
+class LowerCNNBlocks(torch.nn.Module):
+    """The lowest ``blocks`` blocks of a CNN feature encoder, from prepared ``input_values``: what
+    :func:`cached_cnn_features` computes once when only those blocks are frozen."""
+
+    def __init__(self, encoder: torch.nn.Module, blocks: int):
+        super().__init__()
+        self.blocks = encoder.conv_layers[:blocks]
+
+    def forward(self, input_values: torch.Tensor) -> torch.Tensor:
+        hidden = input_values[:, None]
+        for block in self.blocks:
+            hidden = block(hidden)
+        return hidden
+
+
+class UpperCNNBlocks(torch.nn.Module):
+    """Stands in for a CNN feature encoder whose lowest ``blocks`` blocks are frozen and were
+    computed once: it runs the blocks above them (which train) on those stored outputs. The real
+    encoder is put back before the model is saved."""
+
+    def __init__(self, encoder: torch.nn.Module, blocks: int):
+        super().__init__()
+        self.blocks = encoder.conv_layers[blocks:]
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            features = block(features)
+        return features
+
+
+def freeze_lower_cnn_blocks(encoder: torch.nn.Module, blocks: int) -> None:
+    """Stop the gradients of the lowest ``blocks`` CNN blocks (at least one block above them trains)."""
+    n_blocks = len(encoder.conv_layers)
+    if not 0 < blocks < n_blocks:
+        raise ValueError(f"frozen_cnn_blocks must be between 1 and {n_blocks - 1} for this {n_blocks}-block CNN "
+                         f"(got {blocks}); freeze the whole encoder with freeze_feature_encoder instead")
+    for block in encoder.conv_layers[:blocks]:
+        for parameter in block.parameters():
+            parameter.requires_grad = False
+
+
 @torch.inference_mode()
 def encode_clips(encoder: torch.nn.Module, inputs: torch.Tensor, batch_size: int = 256,
                  device: str = "cpu") -> torch.Tensor:
@@ -76,10 +117,12 @@ def encode_clips(encoder: torch.nn.Module, inputs: torch.Tensor, batch_size: int
 
 
 def cached_cnn_features(source: str | Path, encoder: torch.nn.Module, corpus_root: Path, normalize: bool,
-                        device: str = "cpu", progress: bool = True) -> tuple[Path, dict[str, int]]:
+                        device: str = "cpu", progress: bool = True,
+                        blocks: int | None = None) -> tuple[Path, dict[str, int]]:
     """The frozen CNN encoder's outputs for every clip of the words task (train, validation and
     test; the speakers task's clips are a subset), computed once per backbone and corpus and shared
-    by every run that fine-tunes that backbone with the encoder frozen (seeds, tasks).
+    by every run that fine-tunes that backbone with the encoder frozen (seeds, tasks). ``blocks``:
+    the outputs of only the lowest ``blocks`` blocks (the frozen part of a CNN whose upper blocks train).
 
     Returns the artifact folder (``features.npy``, float32 (n, channels, frames)) and a map from a
     clip's path relative to the corpus root to its row.
@@ -99,11 +142,13 @@ def cached_cnn_features(source: str | Path, encoder: torch.nn.Module, corpus_roo
             clips = prepare_inputs(split.load_all(progress=progress), normalize)
             for start in tqdm(range(0, len(clips), 512), desc=f"CNN features ({split.split})",
                               disable=not progress):
-                rows.append(encode_clips(encoder, clips[start:start + 512], device=device).numpy())
+                rows.append(encode_clips(lower, clips[start:start + 512], device=device).numpy())
         np.save(out / "features.npy", np.concatenate(rows).astype(np.float32))
         (out / "clips.json").write_text(json.dumps(relative))
 
-    folder = cache.build_artifact("cnn-features", {"normalize": normalize, "clips": len(relative)}, build,
+    lower = encoder if blocks is None else LowerCNNBlocks(encoder, blocks)
+    settings = {"normalize": normalize, "clips": len(relative)} | ({} if blocks is None else {"blocks": blocks})
+    folder = cache.build_artifact("cnn-features", settings, build,
                                   inputs=[source_key(source), cache.folder_key(corpus_root)], code=CODE)
     order = json.loads((folder / "clips.json").read_text())
     return folder, {name: i for i, name in enumerate(order)}
@@ -360,6 +405,8 @@ def finetune(
         model = build_classifier(source, len(train.classes), list(train.classes), random_init,
                                  cfg.mask_time_prob, cfg.dropout)
         frozen = not train_cnn
+        # the lowest CNN blocks stay frozen although the CNN trains (pre-trained runs only)
+        lower_frozen = cfg.frozen_cnn_blocks if train_cnn and not random_init else 0
         if frozen:
             model.freeze_feature_encoder()
         train_data = ClipDataset(train.load_all(progress=progress), train.labels, normalize)
@@ -377,6 +424,14 @@ def finetune(
             train_data.inputs = encode_clips(encoder, train_data.inputs, device=device)
             val_data.inputs = encode_clips(encoder, val_data.inputs, device=device)
             backbone.feature_extractor = PrecomputedFeatures()
+        elif lower_frozen:
+            freeze_lower_cnn_blocks(encoder, lower_frozen)
+            if cfg.precompute_cnn_features:  # the frozen blocks' outputs once, the blocks above them train
+                folder, index = cached_cnn_features(source, encoder, corpus_root, normalize, device, progress,
+                                                    blocks=lower_frozen)
+                train_data.inputs = _features_of(folder, index, train)
+                val_data.inputs = _features_of(folder, index, validation)
+                backbone.feature_extractor = UpperCNNBlocks(encoder, lower_frozen)
         try:
             _run_trainer(model, train_data, val_data, cfg, out, work, device, progress, seed)
         finally:

@@ -62,7 +62,8 @@ def retrain_command(profile_name: str) -> str:
 #: the setting existed. At that value a setting is left out of the recipe, so that adding it does not
 #: make every published model stale; any other value is part of the recipe like every setting.
 ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier"): 1.0,
-                                               ("finetune", "dropout"): None}
+                                               ("finetune", "dropout"): None,
+                                               ("finetune", "frozen_cnn_blocks"): 0}
 #: The same for whole profile fields added to the recipe later (``Profile.task_finetune``).
 ADDED_PARTS: dict[str, Any] = {"task_finetune": ()}
 

@@ -1,0 +1,58 @@
+"""Record the published speakers models' recipe and results before a new set replaces them.
+
+Each published speakers set is the outcome of one recipe (our extension; chapter 02 says how each
+was chosen). Git keeps the old weights, but the book should show the old curves next to the new
+ones without checking out history: run this before `make models ONLY_STALE=1` publishes a new
+speakers recipe, and again after it. Each run adds (or refreshes) one entry per recipe hash:
+the recipe's settings, and per family the validation curve, best validation accuracy, test
+accuracy with its interval, final train loss and training time, read from the published folders.
+
+    python benchmarks/speakers_recipe_history.py [--profile mini]
+
+Writes ``results/<profile>/speakers_recipe_history.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from speakers_recipe import summarise
+
+from redundancy import publish
+from redundancy.config import load_profile
+from redundancy.paths import display_path, results_dir
+
+#: The recipe settings the history shows (the rest is the shared mini recipe, in the provenance).
+SHOWN = ("epochs", "learning_rate", "dropout", "mask_time_prob", "freeze_feature_encoder", "batch_size")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="mini")
+    args = parser.parse_args()
+    P = load_profile(args.profile)
+    out = results_dir(P.name) / "speakers_recipe_history.json"
+    history = json.loads(out.read_text()) if out.is_file() else {"profile": P.name, "sets": []}
+    families, recipes = {}, set()
+    for family in P.model.families:
+        folder = publish.model_path(P.name, family, "speakers", 0)
+        provenance = publish.read_provenance(folder)
+        recipes.add(provenance["recipe_hash"])
+        families[family] = summarise(folder) | {"device": provenance["device"],
+                                                "git_commit": provenance.get("git_commit")}
+    if len(recipes) != 1:
+        raise SystemExit(f"the published speakers models come from {len(recipes)} recipes ({sorted(recipes)}): "
+                         "publish one set before recording it")
+    recipe_hash = recipes.pop()
+    shown = {key: provenance["finetune"][key] for key in SHOWN}
+    entry = {"recipe_hash": recipe_hash, "recipe": shown, "families": families}
+    history["sets"] = [s for s in history["sets"] if s["recipe_hash"] != recipe_hash] + [entry]
+    out.write_text(json.dumps(history, indent=1))
+    for family, result in families.items():
+        print(f"{family}: best validation {result['best_validation_accuracy']:.3f}, test {result['test_accuracy']:.3f}")
+    print(f"recipe {recipe_hash} {shown}: wrote {display_path(out)} ({len(history['sets'])} sets)")
+
+
+if __name__ == "__main__":
+    main()
