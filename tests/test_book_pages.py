@@ -16,7 +16,7 @@ from redundancy.paths import display_path, project_root
 ROOT = project_root()
 
 
-def _executed(path: Path, *, failed: bool = False, versions: bool = True) -> Path:
+def _executed(path: Path, *, failed: bool = False, versions: bool = True, published: str | None = None) -> Path:
     """A small notebook with the metadata papermill and notebook_tools.execute leave behind."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# A chapter title\n\ntext"),
@@ -30,7 +30,8 @@ def _executed(path: Path, *, failed: bool = False, versions: bool = True) -> Pat
                                 "parameters": {"profile": "mini", "device": "auto"}}
     if versions:
         nb.metadata["redundancy"] = {"profile": "mini", "device": "auto", "resolved_device": "cpu",
-                                     "versions": {"torch": "9.9.9", "python": "3.11.0"}}
+                                     "versions": {"torch": "9.9.9", "python": "3.11.0"},
+                                     "published_models": published}
     nbformat.write(nb, path)
     return path
 
@@ -45,6 +46,27 @@ def test_status_page_reads_the_notebooks_metadata(tmp_path: Path) -> None:
     assert "| torch | 9.9.9 |" in text
     assert "not by 02_bad" in text
     assert bookpages.run_profile(runs) == "mini"
+
+
+def test_status_page_marks_a_chapter_executed_on_other_published_models(tmp_path: Path) -> None:
+    from redundancy.publish import published_digest
+
+    models = tmp_path / "models"
+    (models / "wavlm" / "words-seed0").mkdir(parents=True)
+    provenance = models / "wavlm" / "words-seed0" / "provenance.json"
+    provenance.write_text('{"weights_sha256": "aaaa"}')
+    then = published_digest(models)
+    provenance.write_text('{"weights_sha256": "bbbb"}')
+    now = published_digest(models)
+    assert then and now and then != now and published_digest(tmp_path / "nothing") is None
+    runs = bookpages.notebook_runs([_executed(tmp_path / "01_current.ipynb", published=now),
+                                    _executed(tmp_path / "02_stale.ipynb", published=then),
+                                    _executed(tmp_path / "03_old.ipynb")])
+    current, stale, old = bookpages.status_markdown(runs, datetime.now(timezone.utc), now).splitlines()[4:7]
+    assert current.endswith("| passed |")
+    assert "**stale**" in stale and "**stale**" not in current
+    assert "not recorded" in old
+    assert "**stale**" not in bookpages.status_markdown(runs, datetime.now(timezone.utc))
 
 
 def test_status_page_says_when_versions_were_not_recorded(tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ def notebook_runs(notebooks: list[Path]) -> list[dict[str, Any]]:
             "duration_s": pm.get("duration"),
             "success": executed and pm.get("exception") in (None, False) and not failed,
             "failed_cells": failed, "versions": info.get("versions", {}),
+            "published_models": info.get("published_models"),
         })
     return runs
 
@@ -78,8 +79,10 @@ def run_profile(runs: list[dict[str, Any]], default: str = "mini") -> str:
     return profiles.most_common(1)[0][0] if profiles else default
 
 
-def status_markdown(runs: list[dict[str, Any]], built: datetime) -> str:
-    """The status page body: one row per notebook, then the package versions of the run."""
+def status_markdown(runs: list[dict[str, Any]], built: datetime, published_now: str | None = None) -> str:
+    """The status page body: one row per notebook, then the package versions of the run.
+    ``published_now``: the digest of today's published models (:func:`redundancy.publish.published_digest`);
+    a chapter executed on others is marked stale."""
     lines = [f"Page generated {_fmt_time(built)} from the metadata of the executed notebooks.", "",
              "| chapter | profile | device | started | execution time | status |", "|---|---|---|---|---|---|"]
     for run in runs:
@@ -89,6 +92,11 @@ def status_markdown(runs: list[dict[str, Any]], built: datetime) -> str:
             status = "passed"
         else:
             status = "**failed**" + (f" (cell {run['failed_cells'][0]})" if run["failed_cells"] else "")
+        if run["executed"] and published_now:
+            if run.get("published_models") is None:
+                status += " (on which published models: not recorded)"
+            elif run["published_models"] != published_now:
+                status += ", **stale**: executed on other published models than today's; rerun it"
         lines.append(f"| {{doc}}`{run['title']} </notebooks/{run['notebook']}>` | {run['profile'] or '-'} "
                      f"| {run['device'] or '-'} | {_fmt_time(run['start'])} | {_fmt_duration(run['duration_s'])} "
                      f"| {status} |")
@@ -228,6 +236,8 @@ def generate(notebooks: Path, results: Path, models_root: Path | None, out: Path
     sources = sorted(Path(notebooks).glob("[0-9][0-9]_*.ipynb"))
     if not sources:
         raise FileNotFoundError(f"no executed notebooks NN_*.ipynb in {notebooks}")
+    from .publish import published_digest
+
     runs = notebook_runs(sources)
     profile = run_profile(runs)
     out.mkdir(parents=True, exist_ok=True)
@@ -235,7 +245,8 @@ def generate(notebooks: Path, results: Path, models_root: Path | None, out: Path
     root = Path(notebooks).resolve().parent
     written = {
         "chapters.md": chapters_markdown(root, root / "_toc.yml"),
-        "status.md": status_markdown(runs, built),
+        "status.md": status_markdown(runs, built, published_digest(Path(models_root) / profile if models_root
+                                                                   else _published_root(profile))),
         "provenance.md": provenance_markdown(runs, profile, results, models_root),
         "scorecard.md": markdown_table(scorecard_from_folder(results / profile, results / "gpu")
                                        if (results / profile).is_dir() else scorecard({})),

@@ -104,11 +104,13 @@ def project_dir(path: Path) -> Path:
 
 
 def run_info(profile: str, device: str) -> dict[str, Any]:
-    """Profile, requested and resolved device, package versions: what the status page shows per notebook."""
+    """Profile, requested and resolved device, package versions, and the digest of the profile's
+    published models (:func:`redundancy.publish.published_digest`): what the status page shows."""
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
     from redundancy.config import resolve_device
+    from redundancy.publish import models_root, published_digest
 
     versions = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
@@ -117,7 +119,8 @@ def run_info(profile: str, device: str) -> dict[str, Any]:
         except PackageNotFoundError:
             pass
     return {"profile": profile, "device": device, "resolved_device": resolve_device(device),
-            "versions": versions, "machine": platform.machine()}
+            "versions": versions, "machine": platform.machine(),
+            "published_models": published_digest(models_root(profile))}
 
 
 def hide_injected(notebook: Any) -> None:

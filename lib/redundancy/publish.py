@@ -228,6 +228,15 @@ def published_key(folder: Path) -> str | None:
     return f"published-{sha[:16]}" if sha else None
 
 
+def published_digest(folder: Path) -> str | None:
+    """One short hash of every published model under ``folder`` (a profile's models root): each
+    model's path and weights hash. A chapter records it when executed, so that the status page can
+    tell a chapter executed on other published models than today's. None: nothing published there."""
+    records = sorted(f"{path.parent.relative_to(folder).as_posix()}:{json.loads(path.read_text()).get('weights_sha256')}"
+                     for path in Path(folder).glob(f"**/{PROVENANCE_FILE}"))
+    return hashlib.sha256("\n".join(records).encode()).hexdigest()[:16] if records else None
+
+
 def weights_record(profile_name: str, models: dict[str, tuple[str, ...]]) -> dict[str, dict[str, str | None]]:
     """What a study read: family -> state -> :func:`published_key` of the published folder (seed 0).
     A study stores it, so that a later reader can tell whether it still describes the published models."""
