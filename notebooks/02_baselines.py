@@ -178,7 +178,7 @@ if step_profile.is_file():
 
 # %% [markdown]
 # Freezing the three lowest blocks makes a step about twice as fast (the timings are noisy: the
-# same plain step measured twice in one run differs by up to 20 %), and the runs track the published
+# plain step, timed twice in the same run, differs by up to 8 %), and the runs track the published
 # validation curves closely, but they end lower for every family: 1 to 2 points of words test
 # accuracy, an interval that excludes zero for HuBERT and WavLM. That is as much as the margin of the
 # pre-trained models over the control whose CNN trains (the table of the previous section), so the
