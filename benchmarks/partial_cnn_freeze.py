@@ -25,15 +25,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from redundancy import publish
+from redundancy.baselines import paired_accuracy_difference
 from redundancy.cache import atomic_write_json
 from redundancy.config import Profile, load_profile
-from redundancy.finetune import PREDICTIONS_FILE, read_metrics
+from redundancy.finetune import read_metrics
 from redundancy.make_models import Run, train_run
 from redundancy.paths import display_path, results_dir
-from redundancy.stats import bootstrap_mean_ci
 
 
 def partial_profile(profile: Profile, blocks: int) -> Profile:
@@ -44,8 +42,7 @@ def partial_profile(profile: Profile, blocks: int) -> Profile:
 def train(profile_name: str, family: str, blocks: int) -> tuple[str, float]:
     """Fine-tune the published backbone on words, seed 0, with ``blocks`` frozen; (folder, seconds)."""
     profile = load_profile(profile_name)
-    sweep = publish.read_lr_sweep(profile.name) or {}
-    rate = float(sweep[family]["chosen"]) if family in sweep else None
+    rate = publish.chosen_learning_rate(profile.name, family)
     backbone = publish.model_path(profile.name, family, "pretrained")
     publish.check_published(backbone, profile)
     start = time.perf_counter()
@@ -56,11 +53,8 @@ def train(profile_name: str, family: str, blocks: int) -> tuple[str, float]:
 
 def paired_difference(new: Path, published: Path) -> dict[str, Any]:
     """Accuracy difference (new - published) on the same test clips, with its bootstrap interval."""
-    a, b = (np.load(Path(folder) / PREDICTIONS_FILE) for folder in (new, published))
-    if not np.array_equal(a["labels"], b["labels"]):
-        raise ValueError(f"{new} and {published} were tested on different clips")
-    difference = (a["predictions"] == a["labels"]).astype(float) - (b["predictions"] == b["labels"]).astype(float)
-    return {"difference": float(difference.mean()), "ci95": list(bootstrap_mean_ci(difference))}
+    _, _, difference, low, high = paired_accuracy_difference(new, published)
+    return {"difference": difference, "ci95": [low, high]}
 
 
 def main() -> None:

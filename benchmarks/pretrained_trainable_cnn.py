@@ -33,8 +33,7 @@ from redundancy.paths import results_dir
 
 def swept_learning_rate(profile: Profile, family: str) -> float:
     """The backbone rate ``make models`` chose for the family (the profile's rate without a sweep)."""
-    sweep = publish.read_lr_sweep(profile.name)
-    return profile.finetune.learning_rate if sweep is None else float(sweep[family]["chosen"])
+    return publish.chosen_learning_rate(profile.name, family) or profile.finetune.learning_rate
 
 
 def train(profile_name: str, family: str, threads: int) -> tuple[str, float, float]:

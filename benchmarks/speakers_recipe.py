@@ -65,9 +65,8 @@ def speakers_runs(profile: Profile) -> list[Run]:
     family's recorded learning rate."""
     from redundancy.config import task_seeds
 
-    sweep = publish.read_lr_sweep(profile.name) or {}
     seed = task_seeds(profile.finetune, "speakers")[0]
-    return [Run(family, "speakers", seed, learning_rate=sweep.get(family, {}).get("chosen"),
+    return [Run(family, "speakers", seed, learning_rate=publish.chosen_learning_rate(profile.name, family),
                 backbone=str(publish.model_path(profile.name, family, "pretrained")))
             for family in profile.model.families]
 

@@ -35,8 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     P = load_profile(args.profile)
-    sweep = publish.read_lr_sweep(P.name) or {}
-    rate = sweep.get(args.model, {}).get("chosen", P.finetune.learning_rate)
+    rate = publish.chosen_learning_rate(P.name, args.model) or P.finetune.learning_rate
     cfg = dataclasses.replace(P.finetune_for("speakers"), epochs=float(args.epochs), evaluations=args.epochs,
                               learning_rate=float(rate), lr_candidates=())
     source = pipeline.model_dir(P, args.model, "pretrained", "cpu")

@@ -117,6 +117,21 @@ def training_curves(report: dict[str, Any]) -> dict[str, dict[str, list[dict[str
     return curves
 
 
+def paired_accuracy_difference(folder: str | Path, other: str | Path,
+                               n_boot: int = 1000) -> tuple[float, float, float, float, float]:
+    """Test accuracy of two fine-tuned models and their difference (``folder`` - ``other``) with a
+    paired bootstrap 95 % interval: both saw the same test clips, so the clips are resampled
+    together. Returns (accuracy, other's accuracy, difference, low, high)."""
+    from .stats import bootstrap_mean_ci
+
+    a, b = (np.load(Path(f) / "test_predictions.npz") for f in (folder, other))
+    if not np.array_equal(a["labels"], b["labels"]):
+        raise ValueError(f"{folder} and {other} were tested on different clips")
+    correct, other_correct = ((d["predictions"] == d["labels"]).astype(np.float64) for d in (a, b))
+    low, high = bootstrap_mean_ci(correct - other_correct, n_boot=n_boot)
+    return float(correct.mean()), float(other_correct.mean()), float((correct - other_correct).mean()), low, high
+
+
 def pretraining_margins(folders: dict[str, str], n_boot: int = 1000) -> list[dict[str, Any]]:
     """What pre-training is worth on words: per family and control, the seed-0 pre-trained model's
     test accuracy minus the control's, with a paired bootstrap 95 % interval (both models saw the
@@ -125,29 +140,19 @@ def pretraining_margins(folders: dict[str, str], n_boot: int = 1000) -> list[dic
     ``folders`` maps ``family/folder`` (``published_report(...)["folders"]``) to published folders.
     """
     from . import publish
-    from .stats import bootstrap_mean_ci
-
-    def correct(folder: str) -> tuple[np.ndarray, np.ndarray]:
-        data = np.load(Path(folder) / "test_predictions.npz")
-        return (data["predictions"] == data["labels"]).astype(np.float64), data["labels"]
 
     rows = []
     for label in folders:
         family, name = label.split("/", 1)
         if name != publish.folder_name("words", 0):
             continue
-        pre, labels = correct(folders[label])
         for control in publish.CONTROLS:
             other = folders.get(f"{family}/{publish.folder_name('words', 0, control)}")
             if other is None:
                 continue
-            ctrl, ctrl_labels = correct(other)
-            if not np.array_equal(labels, ctrl_labels):
-                raise ValueError(f"{label} and its {control} control were tested on different clips")
-            low, high = bootstrap_mean_ci(pre - ctrl, n_boot=n_boot)
-            rows.append({"model": family, "control": control, "pre-trained": float(pre.mean()),
-                         "control accuracy": float(ctrl.mean()), "margin": float((pre - ctrl).mean()),
-                         "margin ci95": [low, high], "clearly above": bool(low > 0)})
+            pre, ctrl, margin, low, high = paired_accuracy_difference(folders[label], other, n_boot)
+            rows.append({"model": family, "control": control, "pre-trained": pre, "control accuracy": ctrl,
+                         "margin": margin, "margin ci95": [low, high], "clearly above": bool(low > 0)})
     return rows
 
 

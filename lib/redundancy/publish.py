@@ -107,6 +107,12 @@ def read_lr_sweep(profile_name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def chosen_learning_rate(profile_name: str, family: str) -> float | None:
+    """The backbone learning rate the published sweep chose for ``family`` (None: none recorded)."""
+    chosen = (read_lr_sweep(profile_name) or {}).get(family, {}).get("chosen")
+    return None if chosen is None else float(chosen)
+
+
 def family_folder(name: str) -> str:
     """A model's folder under ``models/<profile>/``: the family, or a hub name with ``/`` -> ``--``."""
     return name.replace("/", "--")
