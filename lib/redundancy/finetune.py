@@ -1,7 +1,8 @@
 """Fine-tuning with the standard audio-classification head, as the authors did.
 
 ``AutoModelForAudioClassification`` puts a ``projector`` Linear(D -> 256), a mean over frames and a
-``classifier`` Linear(256 -> classes) on the backbone; the transformers ``Trainer`` trains it (so the
+``classifier`` Linear(256 -> classes) on the backbone (the recipe's ``pooling`` may pool the mean and
+standard deviation instead: :mod:`redundancy.heads`); the transformers ``Trainer`` trains it (so the
 paper profile runs unchanged on several GPUs under ``accelerate launch`` or ``torchrun``). Whether
 the CNN feature encoder trains is the recipe's ``freeze_feature_encoder`` (the mini profile trains
 it; the controls set it themselves). The result is a cached Hugging Face checkpoint folder with the
@@ -22,6 +23,7 @@ import torch
 
 from . import cache
 from .config import FinetuneConfig, resolve_device
+from .heads import build_classifier_model
 from .models import base_model
 from .preprocess import prepare_inputs, save_feature_extractor, should_normalize
 from .publish import source_key
@@ -33,7 +35,8 @@ STAGE = "finetune"
 NOT_THE_RUN = ("seeds", "tasks", "random_init_control", "lr_candidates", "lr_sweep_evaluations",
                "stop_after_evaluations")
 #: The modules whose code decides a fine-tuned checkpoint (part of its cache key).
-CODE = ("redundancy.finetune", "redundancy.models", "redundancy.preprocess", "redundancy.commands")
+CODE = ("redundancy.finetune", "redundancy.heads", "redundancy.models", "redundancy.preprocess",
+        "redundancy.commands")
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "test_predictions.npz"
 
@@ -166,14 +169,13 @@ DROPOUT_SETTINGS = ("hidden_dropout", "attention_dropout", "activation_dropout",
 
 
 def build_classifier(source: str | Path, n_classes: int, class_names: list[str], random_init: bool,
-                     mask_time_prob: float | None = None, dropout: float | None = None):
-    """The standard audio-classification model on a backbone (pre-trained, or its architecture only).
+                     mask_time_prob: float | None = None, dropout: float | None = None, pooling: str = "mean"):
+    """The audio-classification model on a backbone (pre-trained, or its architecture only).
 
     ``mask_time_prob`` overrides the checkpoint's SpecAugment time masking, ``dropout`` its backbone
-    dropouts (:data:`DROPOUT_SETTINGS`); None keeps the checkpoint's.
+    dropouts (:data:`DROPOUT_SETTINGS`); None keeps the checkpoint's. ``pooling``: how the head
+    pools frames (:mod:`redundancy.heads`; "mean" is transformers' standard head).
     """
-    from transformers import AutoConfig, AutoModelForAudioClassification
-
     label_kw = dict(
         num_labels=n_classes,
         id2label={i: name for i, name in enumerate(class_names)},
@@ -188,10 +190,7 @@ def build_classifier(source: str | Path, n_classes: int, class_names: list[str],
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         label_kw.update(dict.fromkeys(DROPOUT_SETTINGS, dropout))
-    if random_init:
-        config = AutoConfig.from_pretrained(str(source), **label_kw)
-        return AutoModelForAudioClassification.from_config(config)
-    return AutoModelForAudioClassification.from_pretrained(str(source), **label_kw)
+    return build_classifier_model(source, pooling, random_init, **label_kw)
 
 
 def checkpoint_dropouts(source: str | Path) -> dict[str, float]:
@@ -403,7 +402,7 @@ def finetune(
         normalize = should_normalize(source)
         torch.manual_seed(seed)
         model = build_classifier(source, len(train.classes), list(train.classes), random_init,
-                                 cfg.mask_time_prob, cfg.dropout)
+                                 cfg.mask_time_prob, cfg.dropout, cfg.pooling)
         frozen = not train_cnn
         # the lowest CNN blocks stay frozen although the CNN trains (pre-trained runs only)
         lower_frozen = cfg.frozen_cnn_blocks if train_cnn and not random_init else 0

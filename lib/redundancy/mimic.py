@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .heads import check_pooling, pool_frames, pooled_size, pooling_of
 from .models import base_model
 
 LAYER_TYPES: tuple[str, ...] = ("linear", "transformer")
@@ -85,14 +86,15 @@ class Mimicker(nn.Module):
 
 
 class Head(nn.Module):
-    """The head of ``AutoModelForAudioClassification``: projector per frame, mean over frames, classifier."""
+    """The head of a fine-tuned classifier: projector per frame, pooling over frames (the mean, or
+    mean and standard deviation: :mod:`redundancy.heads`), classifier."""
 
-    def __init__(self, projector: nn.Module, classifier: nn.Module) -> None:
+    def __init__(self, projector: nn.Module, classifier: nn.Module, pooling: str = "mean") -> None:
         super().__init__()
-        self.projector, self.classifier = projector, classifier
+        self.projector, self.classifier, self.pooling = projector, classifier, check_pooling(pooling)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.projector(frames).mean(dim=1))
+        return self.classifier(pool_frames(self.projector(frames), self.pooling))
 
 
 def teacher_head(model: nn.Module) -> Head:
@@ -100,15 +102,15 @@ def teacher_head(model: nn.Module) -> Head:
     if not (isinstance(getattr(model, "projector", None), nn.Module)
             and isinstance(getattr(model, "classifier", None), nn.Module)):
         raise TypeError(f"{type(model).__name__} has no projector and classifier: not a fine-tuned classifier")
-    return Head(copy.deepcopy(model.projector), copy.deepcopy(model.classifier))
+    return Head(copy.deepcopy(model.projector), copy.deepcopy(model.classifier), pooling_of(model))
 
 
 class MimicModel(nn.Module):
     """CNN feature encoder -> feature projection -> mimicker -> optional classification head.
 
-    The head is the one of ``AutoModelForAudioClassification``: ``projector`` Linear(D -> 256) per
-    frame, mean over frames, ``classifier`` Linear(256 -> classes). Without a head, ``forward``
-    returns the mimicked last-layer frames (batch, frames, D). ``mimicker=None`` (or ``nn.Identity``)
+    The head is the fine-tuned classifier's: ``projector`` Linear(D -> 256) per frame, pooling over
+    frames (``pooling``: the mean, or mean and standard deviation), ``classifier`` Linear(pooled ->
+    classes). Without a head, ``forward`` returns the mimicked last-layer frames (batch, frames, D). ``mimicker=None`` (or ``nn.Identity``)
     is the paper's head-only control on the feature projection. ``normalize``: standardise each
     waveform first, as the teacher's feature extractor does (standalone models read raw audio).
     """
@@ -121,6 +123,7 @@ class MimicModel(nn.Module):
         projector: nn.Module | None = None,
         classifier: nn.Module | None = None,
         normalize: bool = False,
+        pooling: str = "mean",
     ) -> None:
         super().__init__()
         if (projector is None) != (classifier is None):
@@ -131,6 +134,7 @@ class MimicModel(nn.Module):
         self.projector = projector
         self.classifier = classifier
         self.normalize = normalize
+        self.pooling = check_pooling(pooling)
         self.backbone_config = None  # set by build_standalone: what save_pretrained writes
 
     def project(self, input_values: torch.Tensor) -> torch.Tensor:
@@ -144,10 +148,10 @@ class MimicModel(nn.Module):
         return out[0] if isinstance(out, tuple) else out  # wav2vec2/WavLM also return the normed input
 
     def head(self, frames: torch.Tensor) -> torch.Tensor:
-        """Logits from (batch, frames, D) through projector, mean over frames, classifier."""
+        """Logits from (batch, frames, D) through projector, pooling over frames, classifier."""
         if self.projector is None:
             raise RuntimeError("MimicModel: this model has no classification head")
-        return self.classifier(self.projector(frames).mean(dim=1))
+        return self.classifier(pool_frames(self.projector(frames), self.pooling))
 
     def forward(self, input_values: torch.Tensor) -> torch.Tensor:
         frames = self.mimicker(self.project(input_values))
@@ -163,7 +167,7 @@ class MimicModel(nn.Module):
         folder.mkdir(parents=True, exist_ok=True)
         self.backbone_config.save_pretrained(str(folder))
         spec = self.mimicker.spec() if isinstance(self.mimicker, Mimicker) else None
-        meta = {"mimicker": spec, "normalize": self.normalize,
+        meta = {"mimicker": spec, "normalize": self.normalize, "pooling": self.pooling,
                 "head": [self.projector.in_features, self.projector.out_features, self.classifier.out_features]}
         (folder / MIMIC_CONFIG_FILE).write_text(json.dumps(meta, indent=2))
         save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, str(folder / WEIGHTS_FILE))
@@ -182,9 +186,11 @@ class MimicModel(nn.Module):
         config = AutoConfig.from_pretrained(str(folder))
         backbone = AutoModel.from_config(config, attn_implementation="eager")
         d_in, proj, classes = meta["head"]
+        pooling = meta.get("pooling", "mean")  # saved before statistics pooling existed: the mean
         mimicker = Mimicker(**meta["mimicker"]) if meta["mimicker"] else None
         model = cls(backbone.feature_extractor, backbone.feature_projection, mimicker,
-                    nn.Linear(d_in, proj), nn.Linear(proj, classes), normalize=bool(meta["normalize"]))
+                    nn.Linear(d_in, proj), nn.Linear(pooled_size(proj, pooling), classes),
+                    normalize=bool(meta["normalize"]), pooling=pooling)
         model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
         model.backbone_config = config
         return model.eval()
@@ -213,10 +219,12 @@ def mimic_model(
     device = param.device if param is not None else torch.device("cpu")
     with device:  # new parts are created where the model lives (also 'meta', for counting)
         projector = classifier = None
+        pooling = "mean"
         if isinstance(getattr(model, "classifier", None), nn.Module) and isinstance(
             getattr(model, "projector", None), nn.Module
         ):
             projector, classifier = copy.deepcopy(model.projector), copy.deepcopy(model.classifier)
+            pooling = pooling_of(model)
         elif num_labels is not None:
             proj_size = int(getattr(base.config, "classifier_proj_size", 256))
             projector, classifier = nn.Linear(d_model, proj_size), nn.Linear(proj_size, num_labels)
@@ -229,6 +237,7 @@ def mimic_model(
         mimicker,
         projector,
         classifier,
+        pooling=pooling,
     )
     return built.eval()
 
@@ -244,6 +253,7 @@ def build_standalone(teacher: nn.Module, mimicker: nn.Module | None, head: Head,
         copy.deepcopy(base.feature_extractor), copy.deepcopy(base.feature_projection),
         copy.deepcopy(mimicker) if mimicker is not None else None,
         copy.deepcopy(head.projector), copy.deepcopy(head.classifier), normalize=normalize,
+        pooling=head.pooling,
     )
     built.backbone_config = copy.deepcopy(base.config)
     return built.eval()

@@ -192,16 +192,16 @@ def load_backbone(name_or_path: str | Path, *, dtype: torch.dtype | None = None)
 
 
 def load_classifier(folder: str | Path, *, eager_attention: bool = False) -> torch.nn.Module:
-    """A fine-tuned audio classifier (backbone and head) from its folder, in float32 (published
+    """A fine-tuned audio classifier (backbone and head, pooling as its config says) from its folder, in float32 (published
     folders store float16), quietly. ``eager_attention`` for code that hooks into the attention
     (timing and mimicking need the same implementation for every model they compare)."""
-    from transformers import AutoModelForAudioClassification
+    from .heads import load_classifier_model
 
     kwargs: dict[str, Any] = {"dtype": torch.float32}
     if eager_attention:
         kwargs["attn_implementation"] = "eager"
     with quiet_loading():
-        return AutoModelForAudioClassification.from_pretrained(str(folder), **kwargs)
+        return load_classifier_model(folder, **kwargs)
 
 
 def random_twin(folder: str | Path, seed: int = 0) -> torch.nn.Module:

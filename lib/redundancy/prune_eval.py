@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+from .heads import pool_frames, pooling_of
 from .models import base_model, encoder_layers
 
 
@@ -116,7 +117,7 @@ class BlockRunner:
         """Logits from the last kept block's output (final LayerNorm first for stable-layer-norm)."""
         if self.stable:
             hidden = self.base.encoder.layer_norm(hidden)
-        return self.model.classifier(self.model.projector(hidden).mean(dim=1))
+        return self.model.classifier(pool_frames(self.model.projector(hidden), pooling_of(self.model)))
 
     @torch.inference_mode()
     def block_inputs(self, input_values: torch.Tensor) -> list[torch.Tensor]:

@@ -63,7 +63,8 @@ def retrain_command(profile_name: str) -> str:
 #: make every published model stale; any other value is part of the recipe like every setting.
 ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier"): 1.0,
                                                ("finetune", "dropout"): None,
-                                               ("finetune", "frozen_cnn_blocks"): 0}
+                                               ("finetune", "frozen_cnn_blocks"): 0,
+                                               ("finetune", "pooling"): "mean"}
 #: The same for whole profile fields added to the recipe later (``Profile.task_finetune``).
 ADDED_PARTS: dict[str, Any] = {"task_finetune": ()}
 
