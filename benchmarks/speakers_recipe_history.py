@@ -5,7 +5,8 @@ was chosen). Git keeps the old weights, but the book should show the old curves 
 ones without checking out history: run this before `make models ONLY_STALE=1` publishes a new
 speakers recipe, and again after it. Each run adds (or refreshes) one entry per recipe hash:
 the recipe's settings, and per family the validation curve, best validation accuracy, test
-accuracy with its interval, final train loss and training time, read from the published folders.
+accuracy with its interval, final train loss and training time, read from the published folders,
+and the test predictions (so a later set is compared with it clip by clip, a paired difference).
 
     python benchmarks/speakers_recipe_history.py [--profile mini]
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 
+import numpy as np
+
 from speakers_recipe import summarise
 
 from redundancy import publish
@@ -24,7 +27,10 @@ from redundancy.config import load_profile
 from redundancy.paths import display_path, results_dir
 
 #: The recipe settings the history shows (the rest is the shared mini recipe, in the provenance).
-SHOWN = ("epochs", "learning_rate", "dropout", "mask_time_prob", "freeze_feature_encoder", "batch_size")
+SHOWN = ("epochs", "learning_rate", "dropout", "mask_time_prob", "freeze_feature_encoder", "batch_size",
+         "pooling")
+#: Settings added to the recipe after some sets were published, with the value those sets had.
+BEFORE_THE_SETTING = {"pooling": "mean"}
 
 
 def main() -> None:
@@ -39,13 +45,17 @@ def main() -> None:
         folder = publish.model_path(P.name, family, "speakers", 0)
         provenance = publish.read_provenance(folder)
         recipes.add(provenance["recipe_hash"])
+        tested = np.load(folder / "test_predictions.npz")
+        # the predictions stay when the weights are replaced: later sets are compared clip by clip
         families[family] = summarise(folder) | {"device": provenance["device"],
-                                                "git_commit": provenance.get("git_commit")}
+                                                "git_commit": provenance.get("git_commit"),
+                                                "test_predictions": tested["predictions"].tolist(),
+                                                "test_labels": tested["labels"].tolist()}
     if len(recipes) != 1:
         raise SystemExit(f"the published speakers models come from {len(recipes)} recipes ({sorted(recipes)}): "
                          "publish one set before recording it")
     recipe_hash = recipes.pop()
-    shown = {key: provenance["finetune"][key] for key in SHOWN}
+    shown = {key: provenance["finetune"].get(key, BEFORE_THE_SETTING.get(key)) for key in SHOWN}
     entry = {"recipe_hash": recipe_hash, "recipe": shown, "families": families}
     history["sets"] = [s for s in history["sets"] if s["recipe_hash"] != recipe_hash] + [entry]
     out.write_text(json.dumps(history, indent=1))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from redundancy.baselines import (convergence_table, partial_freeze_table, pretraining_margins, recipe_label,
-                                  recipe_study_table)
+from redundancy.baselines import (convergence_table, paired_against_recorded, paired_prediction_difference,
+                                  partial_freeze_table, pretraining_margins, recipe_label, recipe_study_table)
 
 
 def _run(accs, losses=(3.0, 1.0)):
@@ -93,6 +93,32 @@ def test_recipe_label_names_the_schedule_rate_and_only_the_regularisers_in_use()
     assert recipe_label(plain) == "30 epochs, lr 0.001"
     masked = plain | {"epochs": 20.0, "mask_time_prob": 0.05, "dropout": 0.1}
     assert recipe_label(masked) == "20 epochs, lr 0.001, dropout 0.1, time masks p=0.05"
+    assert recipe_label(plain | {"pooling": "mean+std"}) == "30 epochs, lr 0.001, mean+std pooling"
+    assert recipe_label(plain | {"pooling": "mean"}) == "30 epochs, lr 0.001"
+
+
+def test_paired_difference_of_two_models_on_the_same_clips():
+    labels = np.arange(200) % 5
+    better = labels.copy()
+    better[:20] = (labels[:20] + 1) % 5  # 0.90
+    worse = labels.copy()
+    worse[:60] = (labels[:60] + 1) % 5  # 0.70, wrong on every clip the better one gets wrong
+    acc, other, diff, low, high = paired_prediction_difference(better, worse, labels)
+    assert (acc, other) == (0.9, 0.7) and diff == pytest.approx(0.2)
+    assert 0.0 < low < diff < high  # paired: 40 clips differ, all one way
+    with pytest.raises(ValueError, match="same test clips"):
+        paired_prediction_difference(better[:10], worse, labels)
+
+
+def test_a_model_pairs_with_recorded_predictions_of_the_same_clips_only(tmp_path):
+    labels = np.arange(50) % 5
+    np.savez(tmp_path / "test_predictions.npz", predictions=labels, labels=labels)
+    recorded = {"test_predictions": ((labels + 1) % 5).tolist(), "test_labels": labels.tolist()}
+    assert paired_against_recorded(tmp_path, recorded)[:3] == (1.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="different clips"):
+        paired_against_recorded(tmp_path, recorded | {"test_labels": ((labels + 2) % 5).tolist()})
+    with pytest.raises(ValueError, match="no test predictions"):
+        paired_against_recorded(tmp_path, {"test_accuracy": 0.5})
 
 
 def test_partial_freeze_table_pairs_each_family_with_its_step_times_when_measured():

@@ -117,19 +117,45 @@ def training_curves(report: dict[str, Any]) -> dict[str, dict[str, list[dict[str
     return curves
 
 
+def paired_prediction_difference(predictions: np.ndarray, other_predictions: np.ndarray, labels: np.ndarray,
+                                 n_boot: int = 1000) -> tuple[float, float, float, float, float]:
+    """Accuracy of two models' predictions on the same test clips and their difference (first -
+    other) with a paired bootstrap 95 % interval: the clips are resampled together.
+    Returns (accuracy, other's accuracy, difference, low, high)."""
+    from .stats import bootstrap_mean_ci
+
+    predictions, other_predictions, labels = (np.asarray(x) for x in (predictions, other_predictions, labels))
+    if not predictions.shape == other_predictions.shape == labels.shape:
+        raise ValueError(f"predictions {predictions.shape}, {other_predictions.shape} and labels {labels.shape} "
+                         "must be of the same test clips")
+    correct, other_correct = ((p == labels).astype(np.float64) for p in (predictions, other_predictions))
+    low, high = bootstrap_mean_ci(correct - other_correct, n_boot=n_boot)
+    return float(correct.mean()), float(other_correct.mean()), float((correct - other_correct).mean()), low, high
+
+
 def paired_accuracy_difference(folder: str | Path, other: str | Path,
                                n_boot: int = 1000) -> tuple[float, float, float, float, float]:
     """Test accuracy of two fine-tuned models and their difference (``folder`` - ``other``) with a
-    paired bootstrap 95 % interval: both saw the same test clips, so the clips are resampled
-    together. Returns (accuracy, other's accuracy, difference, low, high)."""
-    from .stats import bootstrap_mean_ci
-
+    paired bootstrap 95 % interval (:func:`paired_prediction_difference`).
+    Returns (accuracy, other's accuracy, difference, low, high)."""
     a, b = (np.load(Path(f) / "test_predictions.npz") for f in (folder, other))
     if not np.array_equal(a["labels"], b["labels"]):
         raise ValueError(f"{folder} and {other} were tested on different clips")
-    correct, other_correct = ((d["predictions"] == d["labels"]).astype(np.float64) for d in (a, b))
-    low, high = bootstrap_mean_ci(correct - other_correct, n_boot=n_boot)
-    return float(correct.mean()), float(other_correct.mean()), float((correct - other_correct).mean()), low, high
+    return paired_prediction_difference(a["predictions"], b["predictions"], a["labels"], n_boot)
+
+
+def paired_against_recorded(folder: str | Path, recorded: dict[str, Any],
+                            n_boot: int = 1000) -> tuple[float, float, float, float, float]:
+    """A fine-tuned model against an earlier model whose test predictions were recorded
+    (``recorded["test_predictions"]`` and ``["test_labels"]``, as speakers_recipe_history.py keeps
+    them once its weights are replaced): (accuracy, earlier accuracy, difference, low, high)."""
+    current = np.load(Path(folder) / "test_predictions.npz")
+    if "test_predictions" not in recorded:
+        raise ValueError("this record has no test predictions to pair with (recorded before they were kept)")
+    if not np.array_equal(current["labels"], np.asarray(recorded["test_labels"])):
+        raise ValueError(f"{folder} and the recorded model were tested on different clips")
+    return paired_prediction_difference(current["predictions"], recorded["test_predictions"], current["labels"],
+                                        n_boot)
 
 
 def pretraining_margins(folders: dict[str, str], n_boot: int = 1000) -> list[dict[str, Any]]:
@@ -263,4 +289,5 @@ def recipe_label(recipe: dict[str, Any]) -> str:
     compare the speakers recipes published over time."""
     extras = [f"dropout {recipe['dropout']:g}"] if recipe.get("dropout") else []
     extras += [f"time masks p={recipe['mask_time_prob']:g}"] if recipe.get("mask_time_prob") else []
+    extras += [f"{recipe['pooling']} pooling"] if recipe.get("pooling", "mean") != "mean" else []
     return ", ".join([f"{recipe['epochs']:g} epochs", f"lr {recipe['learning_rate']:g}", *extras])

@@ -372,13 +372,8 @@ def _mini() -> Profile:
         # 0.23 after 3 epochs and 0.61 after 8 (benchmarks/speakers_schedule.py). After 20 epochs
         # wav2vec2 and HuBERT were still rising (0.795 and 0.743), and HuBERT's backbone rate, chosen
         # on words (5e-4), was too low for speakers: at 1e-3 (the other families' rate) a 20-epoch
-        # run reached 0.786 (a CPU trial, not published). 30 epochs gave 0.793 / 0.776 / 0.822, so
-        # the head pools the frames' mean and standard deviation (heads.py, x-vector statistics
-        # pooling) for 20 epochs; the words task keeps the paper's mean. With the lowest 3 CNN blocks
-        # frozen, HuBERT speakers barely learned (validation 0.06 after 5 of 10 epochs, either
-        # pooling; a CPU trial): voices need the whole CNN to adapt. Chapter 02.
-        task_finetune=(("speakers", (("epochs", 20.0), ("evaluations", 20), ("learning_rate", 1e-3),
-                                     ("pooling", "mean+std"))),),
+        # run reached 0.786 (a CPU trial, not published). Chapter 02.
+        task_finetune=(("speakers", (("epochs", 30.0), ("evaluations", 30), ("learning_rate", 1e-3))),),
         mimic=MimicConfig(
             widths=(32, 96, 512),
             variants=(("linear", 1, 32), ("linear", 1, 96), ("linear", 1, 512), ("linear", 2, 32),
