@@ -131,3 +131,26 @@ def test_pooling_setting_is_checked_and_mean_leaves_the_recipe_hash_alone():
     assert recipe_hash(same) == recipe_hash(mini)
     other = dataclasses.replace(mini, finetune=dataclasses.replace(mini.finetune, pooling="mean+std"))
     assert recipe_hash(other) != recipe_hash(mini)
+
+
+def test_finetune_trains_saves_and_reloads_a_statistics_pooling_head(tmp_path, smoke, smoke_corpus, monkeypatch):
+    """The whole fine-tuning path with mean+std pooling: the Trainer trains it, the saved folder
+    reloads with the same head, and the reloaded model reproduces the stored test predictions."""
+    import numpy as np
+
+    from redundancy import pipeline
+    from redundancy.commands import load_split
+    from redundancy.finetune import finetune, predict
+    from redundancy.preprocess import prepare_inputs, should_normalize
+
+    backbone = pipeline.pretrained_dir(smoke, "hubert", "cpu", progress=False)  # the shared smoke model
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
+    cfg = dataclasses.replace(smoke.finetune, max_steps=6, batch_size=8, pooling="mean+std")
+    folder = finetune(backbone, "speakers", cfg, corpus_root=smoke_corpus,
+                      speaker_min_utterances=smoke.corpus.speaker_min_utterances, device="cpu", progress=False)
+    model = load_classifier(folder)
+    assert pooling_of(model) == "mean+std"
+    test = load_split(smoke_corpus, "speakers", "test", min_utterances=smoke.corpus.speaker_min_utterances)
+    stored = np.load(folder / "test_predictions.npz")
+    inputs = prepare_inputs(test.load_all(progress=False), should_normalize(backbone))
+    np.testing.assert_array_equal(predict(model, inputs), stored["predictions"])

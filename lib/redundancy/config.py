@@ -372,7 +372,10 @@ def _mini() -> Profile:
         # 0.23 after 3 epochs and 0.61 after 8 (benchmarks/speakers_schedule.py). After 20 epochs
         # wav2vec2 and HuBERT were still rising (0.795 and 0.743), and HuBERT's backbone rate, chosen
         # on words (5e-4), was too low for speakers: at 1e-3 (the other families' rate) a 20-epoch
-        # run reached 0.786 (a CPU trial, not published). Chapter 02.
+        # run reached 0.786 (a CPU trial, not published). A head pooling the frames' mean and
+        # standard deviation (pooling="mean+std", heads.py) for 15 epochs stayed below this recipe on
+        # validation (not published), and with the lowest 3 CNN blocks frozen HuBERT speakers barely
+        # learned (validation 0.06 after 5 of 10 epochs, a CPU trial). Chapter 02.
         task_finetune=(("speakers", (("epochs", 30.0), ("evaluations", 30), ("learning_rate", 1e-3))),),
         mimic=MimicConfig(
             widths=(32, 96, 512),
