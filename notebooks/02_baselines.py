@@ -51,8 +51,8 @@ from IPython.display import display
 
 from redundancy import publish
 from redundancy.baselines import (baselines_table, confusion_matrix, convergence_table, margin_sentence,
-                                  paired_against_recorded, partial_freeze_table, published_report, recipe_label,
-                                  recipe_study_table, trainable_cnn_table, training_curves, write_baselines)
+                                  partial_freeze_table, published_report, recipe_label, recipe_study_table,
+                                  recorded_set_differences, trainable_cnn_table, training_curves, write_baselines)
 from redundancy.commands import WORDS
 from redundancy.config import load_profile, resolve_device
 from redundancy.learnability import learnability_table
@@ -68,7 +68,7 @@ print(f"profile={P.name} device={DEVICE} batch={cfg.batch_size} backbone lr {rat
       f"seeds={cfg.seeds}")
 for task in cfg.tasks:  # a task may have its own schedule (Profile.task_finetune)
     own = P.finetune_for(task)
-    print(f"  {task}: epochs={own.epochs:g}, lr {own.learning_rate if task in dict(P.task_finetune) else rates}, "
+    print(f"  {task}: epochs={own.epochs:g}, lr {own.learning_rate if 'learning_rate' in P.task_changes(task) else rates}, "
           f"CNN {'frozen' if own.freeze_feature_encoder else 'trained'}, head pools the frames' {own.pooling}, "
           f"validation passes={own.evaluations}")
 
@@ -531,19 +531,11 @@ else:
 # test predictions in `results/mini/speakers_recipe_history.json`.
 
 # %%
-rows = []
-for earlier in history:  # the recorded sets other than today's (the figure above draws them in grey)
-    for family, record in earlier["families"].items():
-        folder = report["folders"].get(f"{family}/speakers-seed0")
-        if folder is None or "test_predictions" not in record:
-            continue
-        now, before, diff, low, high = paired_against_recorded(folder, record)
-        rows.append({"family": family, "earlier recipe": recipe_label(earlier["recipe"]),
-                     "earlier test": before, "published test": now,
-                     "difference [95 % CI]": f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]"})
-if rows:
+# the recorded sets other than today's (the figure above draws them in grey)
+differences = recorded_set_differences(history, report["folders"])
+if not differences.empty:
     print(f"published speakers recipe: {recipe_label(dataclasses.asdict(P.finetune_for('speakers')))}")
-    display(pd.DataFrame(rows).set_index(["earlier recipe", "family"]).round(3))
+    display(differences.set_index(["earlier recipe", "family"]).round(3))
 else:
     print("no earlier speakers set with recorded test predictions to compare with")
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from redundancy.baselines import (convergence_table, paired_against_recorded, paired_prediction_difference,
-                                  partial_freeze_table, pretraining_margins, recipe_label, recipe_study_table)
+                                  partial_freeze_table, pretraining_margins, recipe_label, recipe_study_table,
+                                  recorded_set_differences)
 
 
 def _run(accs, losses=(3.0, 1.0)):
@@ -131,3 +132,19 @@ def test_partial_freeze_table_pairs_each_family_with_its_step_times_when_measure
     assert with_steps.loc["hubert", "difference [95 % CI]"] == "+0.004 [-0.010, +0.018]"
     assert with_steps.loc["hubert", "speed-up"] == 1.5
     assert "speed-up" not in partial_freeze_table({"rows": [row]}).columns
+
+
+def test_recorded_sets_are_compared_with_todays_models_clip_by_clip(tmp_path):
+    labels = np.arange(40) % 4
+    np.savez(tmp_path / "test_predictions.npz", predictions=labels, labels=labels)
+    recipe = {"epochs": 30.0, "learning_rate": 1e-3}
+    history = [{"recipe": recipe, "families": {
+        "hubert": {"test_predictions": ((labels + 1) % 4).tolist(), "test_labels": labels.tolist()},
+        "wavlm": {"test_accuracy": 0.5},  # recorded before predictions were kept: left out
+        "wav2vec2": {"test_predictions": labels.tolist(), "test_labels": labels.tolist()}}}]
+    table = recorded_set_differences(history, {"hubert/speakers-seed0": str(tmp_path)})
+    assert list(table["family"]) == ["hubert"]  # wav2vec2 is not published today
+    row = table.iloc[0]
+    assert (row["earlier recipe"], row["earlier test"], row["published test"]) == ("30 epochs, lr 0.001", 0.0, 1.0)
+    assert row["difference [95 % CI]"].startswith("+1.000")
+    assert recorded_set_differences([], {}).empty

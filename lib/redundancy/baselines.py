@@ -158,6 +158,27 @@ def paired_against_recorded(folder: str | Path, recorded: dict[str, Any],
                                         n_boot)
 
 
+def recorded_set_differences(history: list[dict[str, Any]], folders: dict[str, str],
+                             n_boot: int = 1000) -> pd.DataFrame:
+    """Today's published speakers models against each earlier set in ``history`` (entries of
+    speakers_recipe_history.json) on the same test clips: per earlier recipe and family, both test
+    accuracies and the paired difference with its 95 % interval. Families without recorded
+    predictions, or not published today, are left out. ``folders``: ``published_report(...)["folders"]``."""
+    import pandas as pd
+
+    rows = []
+    for earlier in history:
+        for family, record in earlier["families"].items():
+            folder = folders.get(f"{family}/speakers-seed0")
+            if folder is None or "test_predictions" not in record:
+                continue
+            now, before, diff, low, high = paired_against_recorded(folder, record, n_boot)
+            rows.append({"earlier recipe": recipe_label(earlier["recipe"]), "family": family,
+                         "earlier test": before, "published test": now,
+                         "difference [95 % CI]": f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]"})
+    return pd.DataFrame(rows)
+
+
 def pretraining_margins(folders: dict[str, str], n_boot: int = 1000) -> list[dict[str, Any]]:
     """What pre-training is worth on words: per family and control, the seed-0 pre-trained model's
     test accuracy minus the control's, with a paired bootstrap 95 % interval (both models saw the

@@ -93,7 +93,6 @@ _STATS_CLASSES: dict[type, type] = {}
 def classifier_class(config: Any, pooling: str | None = None) -> type:
     """The classifier class for a backbone config: transformers' own for mean pooling, its
     statistics-pooling subclass for mean+std. ``pooling`` None: the config's own."""
-    from transformers import AutoModelForAudioClassification
     from transformers.models.auto.modeling_auto import MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING
 
     pooling = pooling_of(config) if pooling is None else check_pooling(pooling)
@@ -102,7 +101,7 @@ def classifier_class(config: Any, pooling: str | None = None) -> type:
     except KeyError:
         raise ValueError(f"{type(config).__name__} has no audio-classification model in transformers") from None
     if pooling == "mean":
-        return base if base is not None else AutoModelForAudioClassification
+        return base
     if base not in _STATS_CLASSES:
         _STATS_CLASSES[base] = _stats_pooling_class(base)
     return _STATS_CLASSES[base]
