@@ -5,7 +5,7 @@ import pytest
 
 from redundancy.baselines import (convergence_table, paired_against_recorded, paired_prediction_difference,
                                   partial_freeze_table, pretraining_margins, recipe_label, recipe_study_table,
-                                  recorded_set_differences)
+                                  recorded_set_differences, regularisation_study_table)
 
 
 def _run(accs, losses=(3.0, 1.0)):
@@ -148,3 +148,17 @@ def test_recorded_sets_are_compared_with_todays_models_clip_by_clip(tmp_path):
     assert (row["earlier recipe"], row["earlier test"], row["published test"]) == ("30 epochs, lr 0.001", 0.0, 1.0)
     assert row["difference [95 % CI]"].startswith("+1.000")
     assert recorded_set_differences([], {}).empty
+
+
+def test_regularisation_study_table_lines_each_run_up_with_its_published_model():
+    run = {"model": "hubert", "changes": {"mask_time_prob": 0.05}, "test_accuracy": 0.81,
+           "published": {"test_accuracy": 0.776, "best_validation_accuracy": 0.802},
+           "paired_difference": {"difference": 0.034, "ci95": [0.01, 0.058]}, "best_validation_accuracy": 0.82,
+           "validation": [{"epoch": float(e), "accuracy": 0.02 * e} for e in range(1, 31)],
+           "final_train_loss": 0.01}
+    table = regularisation_study_table({"runs": {"hubert: mask_time_prob=0.05": run}})
+    row = table.loc[("hubert", "mask_time_prob=0.05")]
+    assert row["test"] == 0.81 and row["published test"] == 0.776
+    assert row["difference [95 % CI]"] == "+0.034 [+0.010, +0.058]"
+    assert row["validation @ 5 ep"] == pytest.approx(0.1) and row["validation @ 15 ep"] == pytest.approx(0.3)
+    assert row["final train loss"] == 0.01
