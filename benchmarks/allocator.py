@@ -1,7 +1,7 @@
 """How much does keeping freed memory in the process (``redundancy.allocator``) speed up CPU training?
 
-Each measurement is a fresh process (the allocator is set once per process, at import of
-``redundancy``) that builds a family's classifier on its published backbone, as fine-tuning builds
+Each measurement is a fresh process (the allocator is set once per process) that builds a
+family's classifier on its published backbone, as fine-tuning builds
 it, and times training steps (forward, backward, AdamW) on one thread on fixed random 1 s clips at
 the recipe's batch size: with glibc's defaults (``REDUNDANCY_DEFAULT_MALLOC=1``) and with the
 library's settings, in alternating order, each family alone and then two families at once (as
@@ -43,6 +43,7 @@ def child(family: str, profile: str, steps: int) -> dict[str, Any]:
     from redundancy.finetune import build_classifier
     from redundancy.models import quiet_loading
 
+    allocator.keep_freed_memory()  # a no-op under REDUNDANCY_DEFAULT_MALLOC=1
     torch.set_num_threads(1)
     P = load_profile(profile)
     names = list(WORDS)

@@ -13,9 +13,3 @@ __version__ = "0.1.0"
 # is noise; it would also leak machine-specific paths into checked notebook outputs.
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-# Large activations freed every training step stay in the process instead of going back to the
-# kernel and faulting in again (allocator.py; benchmarks/allocator.py measures the gain). Here, so
-# that the command line, its worker processes and the notebooks' kernels all get it.
-from .allocator import keep_freed_memory as _keep_freed_memory  # noqa: E402
-
-_keep_freed_memory()

@@ -9,9 +9,12 @@ never trimming the heap keeps those blocks for reuse: same arithmetic, same resu
 (``benchmarks/allocator.py`` measures it side by side). The price is that the process keeps its
 peak heap (up to 2 GiB of it free) until it exits, which is what a training or analysis process wants anyway.
 
-:func:`keep_freed_memory` runs once when :mod:`redundancy` is imported, so the command line, its
-worker processes and the notebooks' kernels all get it. It changes nothing on other C libraries
-(macOS, musl), and ``REDUNDANCY_DEFAULT_MALLOC=1`` in the environment switches it off.
+:func:`keep_freed_memory` is opt-in: a process calls it first thing. It is *not* applied when
+:mod:`redundancy` is imported, because it changes results that must not change: with it, the
+synthesised corpus came out different (another corpus hash than the published models saw, on a
+clean clone), most likely because the FFTs of the room simulation take other code paths on
+differently aligned buffers. It changes nothing on other C libraries (macOS, musl), and
+``REDUNDANCY_DEFAULT_MALLOC=1`` in the environment switches it off.
 """
 
 from __future__ import annotations
@@ -74,5 +77,5 @@ def keep_freed_memory() -> dict[str, bool]:
 
 
 def applied() -> dict[str, bool]:
-    """What :func:`keep_freed_memory` set in this process (it runs at import of :mod:`redundancy`)."""
+    """What :func:`keep_freed_memory` set in this process (applying it if not done yet)."""
     return keep_freed_memory()
