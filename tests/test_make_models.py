@@ -146,8 +146,77 @@ def test_the_corpus_is_checked_against_the_one_the_published_models_saw(publishe
     with pytest.warns(publish.CorpusMismatchWarning, match=f"{publish.corpus_hash(changed)}.*{recorded}"):
         assert not publish.check_corpus("smoke", changed)
 
+    # the index records the CPU code path that built its corpus; recorded as another one, the same
+    # mismatch is put down to that path (MKL's rounding) instead of to the packages
+    from redundancy.cpu_platform import corpus_platform
+
+    index_file = root / "models" / "smoke" / publish.INDEX_FILE
+    original = index_file.read_text()
+    assert json.loads(original)["corpus_platform"] == corpus_platform()
+    assert not publish.corpus_difference_explained(corpus_platform())
+    assert not publish.corpus_difference_explained(None)
+    try:
+        index_file.write_text(json.dumps(dict(json.loads(original), corpus_platform="OtherCPU/SSE2")))
+        assert publish.corpus_difference_explained("OtherCPU/SSE2")
+        with pytest.warns(publish.CorpusMismatchWarning, match="another CPU code path .OtherCPU/SSE2"):
+            assert not publish.check_corpus("smoke", changed)
+    finally:
+        index_file.write_text(original)
+
     monkeypatch.setenv("REDUNDANCY_MODELS", str(tmp_path / "nothing-published"))
     assert publish.check_corpus("smoke", changed)
+
+
+def test_a_rebuild_on_another_cpu_code_path_is_recorded_once_the_models_score_the_same_on_it(
+        published, smoke, smoke_corpus, tmp_path, monkeypatch):
+    """record-corpus-rebuild refuses the training build itself and a different corpus on the same
+    code path (changed data), refuses a build on which a model scores more than one clip
+    differently, and otherwise records the build for this path (the training build stays the
+    index's corpus hash), after which the corpus warning names it as that recorded rebuild."""
+    import shutil
+
+    from redundancy import corpus_rebuild, make_models
+    from redundancy.cpu_platform import corpus_platform
+
+    root, _ = published
+    monkeypatch.setenv("REDUNDANCY_MODELS", str(root / "models"))
+    index_file = root / "models" / "smoke" / publish.INDEX_FILE
+    original = index_file.read_text()
+    rebuilt = tmp_path / "corpus"  # the same speech with one sample's last bit flipped: another rounding
+    shutil.copytree(smoke_corpus, rebuilt)
+    clip = sorted(rebuilt.glob("*/*.wav"))[0]
+    data = bytearray(clip.read_bytes())
+    data[-1] ^= 1
+    clip.write_bytes(bytes(data))
+    try:
+        with pytest.raises(corpus_rebuild.CorpusRebuildError, match="training build itself"):
+            corpus_rebuild.record_corpus_rebuild(smoke, smoke_corpus)
+        with pytest.raises(corpus_rebuild.CorpusRebuildError, match="same CPU code path"):
+            corpus_rebuild.record_corpus_rebuild(smoke, rebuilt)
+
+        index_file.write_text(json.dumps(dict(json.loads(original), corpus_platform="OtherCPU/SSE2")))
+        real_evaluate = make_models.evaluate_published
+        monkeypatch.setattr(make_models, "evaluate_published", lambda *a, **k: {
+            **real_evaluate(*a, **k), "accuracy": -1.0})
+        with pytest.raises(corpus_rebuild.CorpusRebuildError, match="more than one test clip"):
+            corpus_rebuild.record_corpus_rebuild(smoke, rebuilt)
+        monkeypatch.setattr(make_models, "evaluate_published", real_evaluate)
+
+        entry = corpus_rebuild.record_corpus_rebuild(smoke, rebuilt)
+        assert entry["corpus_hash"] == publish.corpus_hash(rebuilt)
+        assert entry["models_checked"] == len([r for r in make_models.planned_runs(smoke)
+                                               if r.state != "pretrained" and r.control is None]) > 0
+        assert entry["clips_changed_in_accuracy"] <= entry["models_checked"]  # at most one clip each
+        index = json.loads(index_file.read_text())
+        assert publish.recorded_rebuild(index) == entry
+        assert publish.recorded_rebuild(index, "YetAnotherCPU/AVX2") == {}
+        assert index["corpus_hash"] == json.loads(original)["corpus_hash"]  # the training build stays
+        publish._corpus_matches.cache_clear()
+        with pytest.warns(publish.CorpusMismatchWarning, match=f"rebuild recorded for this CPU code path .{corpus_platform()}"):
+            assert not publish.check_corpus("smoke", rebuilt)
+    finally:
+        index_file.write_text(original)
+        publish._corpus_matches.cache_clear()
 
 
 def test_finetuning_resumes_after_an_interruption(tmp_path, smoke, smoke_corpus, monkeypatch):

@@ -16,6 +16,7 @@ CLI_MODULES: tuple[str, ...] = (
     "redundancy.pretrain",
     "redundancy.pipeline",
     "redundancy.make_models",
+    "redundancy.corpus_rebuild",
     "redundancy.features",
     "redundancy.timing",
     "redundancy.mimicking",

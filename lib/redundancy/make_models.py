@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import publish
+from .cpu_platform import corpus_platform
 from .publish import corpus_hash
 from .config import FinetuneConfig, Profile, load_profile, resolve_device, task_seeds
 
@@ -305,6 +306,7 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
     report = baselines_report(profile)
     index = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
              "recipe": publish.recipe(profile), "corpus_hash": data_hash,
+             "corpus_platform": corpus_platform(),
              "models": sorted(r.label for r in planned_runs(profile))}
     (publish.models_root(profile.name) / publish.INDEX_FILE).write_text(json.dumps(index, indent=2, sort_keys=True))
     return report

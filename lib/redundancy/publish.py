@@ -37,6 +37,7 @@ PROVENANCE_FILE = "provenance.json"
 WEIGHTS_FILE = "model.safetensors"
 LR_SWEEP_FILE = "lr_sweep.json"  # the learning-rate trials of `make models`, next to the models
 INDEX_FILE = "index.json"  # the profile's recipe and the corpus hash of its published set
+REBUILDS_KEY = "corpus_rebuilds"  # in the index: builds of its corpus on other CPU code paths, checked
 CORPUS_PATTERNS = ("*.txt", "*/*.wav")  # what the corpus hash covers: the split lists and the clips
 #: Controls of the words task: the architecture from random weights, CNN frozen or trained.
 CONTROLS: tuple[str, ...] = ("random-frozen-cnn", "random-trainable-cnn")
@@ -204,23 +205,63 @@ def check_corpus(profile_name: str, root: str | Path) -> bool:
     """Whether the corpus at ``root`` is the one the published ``profile_name`` models saw (the
     ``corpus_hash`` of their ``index.json``); warns when it is not. The synthetic corpus is
     byte-identical only under the pinned torch and torchaudio (its clips are resampled with
-    torchaudio), so another install can build other clips. True when nothing is published."""
+    torchaudio) and on one CPU code path (:mod:`redundancy.cpu_platform`), so another install or
+    another kind of CPU can build clips that differ in their last bits. True when nothing is
+    published."""
     index = models_root(profile_name) / INDEX_FILE
-    recorded = json.loads(index.read_text()).get("corpus_hash") if index.is_file() else None
-    return True if recorded is None else _corpus_matches(profile_name, str(root), recorded)
+    record = json.loads(index.read_text()) if index.is_file() else {}
+    recorded = record.get("corpus_hash")
+    if recorded is None:
+        return True
+    rebuild = recorded_rebuild(record)
+    return _corpus_matches(profile_name, str(root), recorded, record.get("corpus_platform"),
+                           rebuild.get("corpus_hash"), rebuild.get("recorded_on"))
+
+
+def recorded_rebuild(index: dict[str, Any], platform: str | None = None) -> dict[str, Any]:
+    """The rebuild of the published corpus recorded in ``index`` for ``platform`` (default: this
+    machine's CPU code path; :mod:`redundancy.corpus_rebuild` records them), or {}."""
+    from .cpu_platform import corpus_platform
+
+    return index.get(REBUILDS_KEY, {}).get(platform or corpus_platform(), {})
+
+
+def corpus_difference_explained(recorded_platform: str | None) -> bool:
+    """Whether a corpus hash other than the published one is expected here: the published corpus
+    was built on another CPU code path (:func:`redundancy.cpu_platform.corpus_platform`), where
+    MKL rounds some samples to the other int16 neighbour. False when the path is the same or
+    unrecorded: then a different hash means different data (or different packages)."""
+    from .cpu_platform import corpus_platform
+
+    return recorded_platform is not None and recorded_platform != corpus_platform()
 
 
 @functools.lru_cache(maxsize=None)
-def _corpus_matches(profile_name: str, root: str, recorded: str) -> bool:
+def _corpus_matches(profile_name: str, root: str, recorded: str, recorded_platform: str | None = None,
+                    rebuild: str | None = None, rebuild_date: str | None = None) -> bool:
     """:func:`check_corpus` once per process for each corpus and record (hashing reads every clip)."""
+    from .cpu_platform import corpus_platform
+
     actual = corpus_hash(Path(root))
     if actual == recorded:
         return True
+    if actual == rebuild:
+        cause = (f"It is the rebuild recorded for this CPU code path ({corpus_platform()}) on {rebuild_date}: "
+                 f"the training build was made on {recorded_platform}, where MKL rounds a few samples to the "
+                 "other 16-bit neighbour, and every published model scores on this one within one test clip "
+                 "of its committed accuracy (`python -m redundancy record-corpus-rebuild` checked it).")
+    elif corpus_difference_explained(recorded_platform):
+        cause = (f"The published corpus was built on another CPU code path ({recorded_platform}; here "
+                 f"{corpus_platform()}), where MKL rounds a few samples to the other 16-bit neighbour "
+                 "(at most one least significant bit in at most 2e-4 of the samples, measured by "
+                 "benchmarks/corpus_cpu_paths.py): the same speech, not the same bytes.")
+    else:
+        cause = ("The usual cause is a torch or torchaudio other than the pinned ones (requirements.txt; "
+                 "`make venv` installs them).")
     warnings.warn(
         f"the {profile_name} corpus built here ({root}, hash {actual}) is not the one the published models "
         f"were trained and measured on (hash {recorded}): their committed metrics describe other clips, "
-        "and analyses here read slightly different data. The usual cause is a torch or torchaudio other "
-        "than the pinned ones (requirements.txt; `make venv` installs them); "
+        f"and analyses here read slightly different data. {cause} "
         f"`{retrain_command(profile_name)}` retrains the models on this corpus.",
         CorpusMismatchWarning, stacklevel=3)
     return False
