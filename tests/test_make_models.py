@@ -399,6 +399,21 @@ def test_a_task_recipe_change_retrains_only_that_task_s_models(published, swept,
 
     before = {r.label: (tmp_path / "models" / "smoke" / r.family / publish.folder_name(r.state, r.seed, r.control)
                         / "provenance.json").read_bytes() for r in runs}
+    # the set as if trained on another CPU code path, whose build here is a recorded rebuild: the
+    # retrained models see this build, and the index keeps describing the others' corpus
+    from redundancy.cpu_platform import corpus_platform
+    from redundancy.make_models import MixedCorpusError
+
+    index_file = tmp_path / "models" / "smoke" / publish.INDEX_FILE
+    here = json.loads(index_file.read_text())["corpus_hash"]
+    elsewhere = {"corpus_hash": "0123456789abcdef", "corpus_platform": "OtherCPU/SSE2"}
+    index_file.write_text(json.dumps({**json.loads(index_file.read_text()), **elsewhere}))
+    with pytest.raises(MixedCorpusError, match="neither the one the published models saw"):
+        make_models(longer, device="cpu", jobs=1, progress=False, only_stale=True)
+    assert all((tmp_path / "models" / "smoke" / r.family / publish.folder_name(r.state, r.seed, r.control)
+                / "provenance.json").read_bytes() == before[r.label] for r in runs)  # refused before training
+    rebuilds = {publish.REBUILDS_KEY: {corpus_platform(): {"corpus_hash": here, "recorded_on": "2026-12-04"}}}
+    index_file.write_text(json.dumps({**json.loads(index_file.read_text()), **rebuilds}))
     make_models(longer, device="cpu", jobs=1, progress=False, only_stale=True)
     for run in runs:
         folder = publish.model_path("smoke", run.family, run.state, run.seed, run.control)
@@ -417,6 +432,9 @@ def test_a_task_recipe_change_retrains_only_that_task_s_models(published, swept,
     index = json.loads((tmp_path / "models" / "smoke" / "index.json").read_text())
     assert index["recipe_hash"] == publish.recipe_hash(longer)
     assert index["models"] == sorted(r.label for r in runs)
+    assert {k: index[k] for k in (*elsewhere, publish.REBUILDS_KEY)} == {**elsewhere, **rebuilds}
+    for run in todo:
+        assert publish.read_provenance(publish.model_path("smoke", run.family, run.state, run.seed))["corpus_hash"] == here
 
 
 def test_the_stale_plan_retrains_a_family_whole_when_its_backbone_is_stale(published, swept, monkeypatch):

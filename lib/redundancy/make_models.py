@@ -74,6 +74,33 @@ def choose_learning_rate(results: dict[float, float]) -> float:
     return max(sorted(results), key=lambda lr: results[lr])
 
 
+class MixedCorpusError(RuntimeError):
+    """A partial republication would add models trained on a corpus nobody checked against the
+    published models' own."""
+
+
+def kept_corpus_record(profile: Profile, data_hash: str) -> dict[str, Any]:
+    """The corpus fields of the published index that a partial ``make models ONLY_STALE=1`` keeps.
+
+    The models it does not retrain saw the index's corpus, so the index keeps describing that
+    one; the models it retrains see the corpus built here, which must be that corpus or its
+    rebuild recorded for this CPU code path (:mod:`redundancy.corpus_rebuild`: checked against
+    the models' accuracy), else the set would mix data nobody compared. Each model's own
+    ``provenance.json`` names the build it saw. {} when nothing is published yet."""
+    index_file = publish.models_root(profile.name) / publish.INDEX_FILE
+    index = json.loads(index_file.read_text()) if index_file.is_file() else {}
+    if "corpus_hash" not in index:
+        return {}
+    if data_hash not in (index["corpus_hash"], publish.recorded_rebuild(index).get("corpus_hash")):
+        raise MixedCorpusError(
+            f"the {profile.name} corpus built here ({data_hash}, {corpus_platform()}) is neither the one the "
+            f"published models saw ({index['corpus_hash']}, {index.get('corpus_platform', 'platform not recorded')}) "
+            "nor a rebuild of it recorded for this CPU code path, so retraining only the stale models would mix "
+            "two corpora. `python -m redundancy record-corpus-rebuild` records this build if the published models "
+            "score the same on it; `make models` without ONLY_STALE retrains every model on it.")
+    return {key: index[key] for key in ("corpus_hash", "corpus_platform", publish.REBUILDS_KEY) if key in index}
+
+
 def planned_runs(profile: Profile) -> list[Run]:
     """Every run of a profile: pre-training per family (mini, smoke); words with every seed;
     speakers with the first seed; both random-init controls on words with the first seed (mini,
@@ -181,7 +208,10 @@ def train_all(profile: Profile, device: str = "cpu", jobs: int = 1, threads: int
         build_pretrain_corpus(profile, progress=progress)
     runs = planned_runs(profile)
     if only_stale:
+        planned = len(runs)
         runs, sweeping_families = stale_plan(profile, runs)
+        if runs and len(runs) < planned:  # a partial set: check its corpus now, not after hours of training
+            kept_corpus_record(profile, corpus_hash(build_corpus(profile, progress=False)))
     else:
         sweeping_families = {r.family for r in runs} if profile.finetune.lr_candidates else set()
     pretraining = [r for r in runs if r.state == "pretrained"]
@@ -297,6 +327,10 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
     from .parallel import map_in_processes
 
     data_hash = corpus_hash(build_corpus(profile, progress=False))
+    planned = {r.label for r in planned_runs(profile)}
+    corpus = {"corpus_hash": data_hash, "corpus_platform": corpus_platform()}
+    if {r.label for r in folders} != planned:  # a partial set (ONLY_STALE): the others saw the index's corpus
+        corpus = kept_corpus_record(profile, data_hash) or corpus  # before anything is written
     # backbones first: their probes are the longest pieces
     ordered = sorted(folders.items(), key=lambda item: item[0].state != "pretrained")
     map_in_processes(publish_run, [(profile, run, folder, data_hash, device, threads if jobs > 1 else None)
@@ -305,9 +339,7 @@ def publish_all(profile: Profile, folders: dict[Run, Path], device: str = "cpu",
 
     report = baselines_report(profile)
     index = {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
-             "recipe": publish.recipe(profile), "corpus_hash": data_hash,
-             "corpus_platform": corpus_platform(),
-             "models": sorted(r.label for r in planned_runs(profile))}
+             "recipe": publish.recipe(profile), **corpus, "models": sorted(planned)}
     (publish.models_root(profile.name) / publish.INDEX_FILE).write_text(json.dumps(index, indent=2, sort_keys=True))
     return report
 
@@ -440,4 +472,4 @@ def _cli(args: argparse.Namespace) -> int:
 
 
 __all__ = ["Run", "planned_runs", "train_run", "train_all", "publish_all", "make_models", "corpus_hash",
-           "evaluate_published"]
+           "evaluate_published", "MixedCorpusError", "kept_corpus_record"]
