@@ -37,7 +37,7 @@ from typing import Any
 
 from redundancy import publish
 from redundancy.config import Profile, load_profile, resolve_device
-from redundancy.make_models import Run, publish_all, train_run
+from redundancy.make_models import MixedCorpusError, Run, kept_corpus_record, publish_all, train_run
 from redundancy.publish import corpus_hash
 
 #: name -> the speakers overrides (``Profile.task_finetune`` form); one validation pass per epoch.
@@ -137,9 +137,12 @@ def main() -> None:
     root = build_corpus(base, progress=True)  # once here: the workers find it in the cache
     data_hash = corpus_hash(root)
     index = json.loads((publish.models_root(base.name) / publish.INDEX_FILE).read_text())
-    same_corpus = data_hash == index["corpus_hash"]
+    try:  # the published models' own corpus, or its rebuild recorded for this CPU: models trained on it may join them
+        same_corpus = bool(kept_corpus_record(base, data_hash))
+    except MixedCorpusError:
+        same_corpus = False
     print(f"corpus {data_hash} ({time.perf_counter() - started:.0f} s); the published models' {index['corpus_hash']}: "
-          + ("same" if same_corpus else "DIFFERENT"), flush=True)
+          + ("same or a recorded rebuild" if same_corpus else "DIFFERENT"), flush=True)
 
     # the published speakers models (before --publish replaces them): the reference the candidates beat or not
     recipe = base.task_changes("speakers")
