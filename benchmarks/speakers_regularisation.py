@@ -66,7 +66,7 @@ def main() -> None:
     changes = variant_changes(args)
     torch.set_num_threads(1)
     P = load_profile(args.profile)
-    cfg = dataclasses.replace(P.finetune_for("speakers"), lr_candidates=(), **changes)
+    cfg = dataclasses.replace(P.finetune_for("speakers", args.model), lr_candidates=(), **changes)
     source = pipeline.model_dir(P, args.model, "pretrained", "cpu")
     published = pipeline.model_dir(P, args.model, "speakers", "cpu")
     started = time.perf_counter()

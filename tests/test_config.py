@@ -135,3 +135,43 @@ def test_finetuned_dir_hands_each_task_its_recipe(monkeypatch):
     for task in ("words", "speakers"):
         pipeline.finetuned_dir(longer, "wavlm", task)
     assert (seen["words"].epochs, seen["speakers"].epochs) == (longer.finetune.epochs, 30.0)
+
+
+def test_a_family_can_change_its_task_recipe_and_only_its_models_go_stale(monkeypatch):
+    """``family_task_finetune`` applies after the task's changes, for one family's models of one
+    task: that family's recipe hash for that task changes, every other model keeps its hash (so
+    the published set stays current when the field is empty), and runs and the cache path train
+    with it."""
+    import dataclasses
+
+    from redundancy import finetune, pipeline, publish
+    from redundancy.make_models import Run, run_profile
+
+    mini = load_profile("mini")
+    masked = dataclasses.replace(mini, family_task_finetune=(("hubert", "speakers", (("mask_time_prob", 0.05),)),))
+    assert masked.finetune_for("speakers", "hubert").mask_time_prob == 0.05
+    assert masked.finetune_for("speakers", "hubert").epochs == mini.finetune_for("speakers").epochs == 30.0
+    assert masked.finetune_for("speakers", "wavlm") == mini.finetune_for("speakers") == masked.finetune_for("speakers")
+    assert masked.finetune_for("words", "hubert") == mini.finetune
+    assert "family_task_finetune" not in publish.recipe(mini)
+    assert publish.recipe_hash(masked) != publish.recipe_hash(mini)
+    assert publish.recipe_hash(masked, "speakers", "hubert") != publish.recipe_hash(mini, "speakers", "hubert")
+    for family in mini.model.families:
+        for state in ("pretrained", "words", "speakers"):
+            if (family, state) != ("hubert", "speakers"):
+                assert publish.recipe_hash(masked, state, family) == publish.recipe_hash(mini, state, family)
+        assert publish.recipe_hash(mini, "speakers", family) == publish.recipe_hash(mini, "speakers")
+    run = run_profile(masked, Run("hubert", "speakers", 0, learning_rate=5e-4))
+    assert run.finetune.mask_time_prob == 0.05 and run.finetune.learning_rate == 1e-3  # the task's own rate
+    assert run.family_task_finetune == () and run.finetune_for("speakers", "hubert") == run.finetune
+    seen = {}
+    monkeypatch.setattr(pipeline, "pretrained_dir", lambda *args, **kwargs: "backbone")
+    monkeypatch.setattr(pipeline, "corpus_root", lambda *args, **kwargs: "root")
+    monkeypatch.setattr(finetune, "finetune", lambda source, task, cfg, **kwargs: seen.setdefault(cfg.mask_time_prob, cfg))
+    pipeline.finetuned_dir(masked, "hubert", "speakers")
+    pipeline.finetuned_dir(masked, "wavlm", "speakers")
+    assert set(seen) == {0.05, mini.finetune.mask_time_prob}
+    with pytest.raises(ValueError, match=r"unknown families \['whisper'\]"):
+        dataclasses.replace(mini, family_task_finetune=(("whisper", "speakers", (("mask_time_prob", 0.05),)),))
+    with pytest.raises(ValueError, match=r"\['masks'\] are not FinetuneConfig settings"):
+        dataclasses.replace(mini, family_task_finetune=(("hubert", "speakers", (("masks", 0.05),)),))

@@ -269,25 +269,40 @@ class Profile:
     # A family's swept learning rate (lr_candidates) applies to every task of the family that does
     # not set its own ``learning_rate`` here (make_models.run_profile).
     task_finetune: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    # Further changes for one family on one task, as (family, task, ((setting, value), ...)), applied
+    # after the task's: a choice made per family on validation accuracy, as the learning rate is
+    # swept per family (e.g. time masks where they raise a family's speakers validation accuracy).
+    family_task_finetune: tuple[tuple[str, str, tuple[tuple[str, Any], ...]], ...] = ()
 
     def __post_init__(self) -> None:
         from .commands import TASKS
 
         settings = {f.name for f in dataclasses.fields(FinetuneConfig)}
-        for task, changes in self.task_finetune:
+        named = [(repr(task), task, changes) for task, changes in self.task_finetune]
+        named += [(f"{family!r}, {task!r}", task, changes) for family, task, changes in self.family_task_finetune]
+        families = set(self.model.families) | set(self.model.hub_names or ())
+        strangers = sorted({family for family, _, _ in self.family_task_finetune} - families)
+        if strangers:
+            raise ValueError(f"family_task_finetune: unknown families {strangers}: expected some of {sorted(families)}")
+        for label, task, changes in named:
             if task not in TASKS:
-                raise ValueError(f"task_finetune: unknown task {task!r}: expected one of {TASKS}")
+                raise ValueError(f"task_finetune[{label}]: unknown task {task!r}: expected one of {TASKS}")
             unknown = sorted({name for name, _ in changes} - settings)
             if unknown:
-                raise ValueError(f"task_finetune[{task!r}]: {unknown} are not FinetuneConfig settings")
+                raise ValueError(f"task_finetune[{label}]: {unknown} are not FinetuneConfig settings")
 
-    def task_changes(self, task: str) -> dict[str, Any]:
-        """The settings ``task_finetune`` changes for one task (empty: the shared recipe)."""
-        return dict(dict(self.task_finetune).get(task, ()))
+    def task_changes(self, task: str, family: str | None = None) -> dict[str, Any]:
+        """The settings ``task_finetune`` (and, for ``family``, ``family_task_finetune``) change for
+        one task (empty: the shared recipe)."""
+        changes = dict(dict(self.task_finetune).get(task, ()))
+        for own_family, own_task, own in self.family_task_finetune:
+            if family is not None and (own_family, own_task) == (family, task):
+                changes.update(own)
+        return changes
 
-    def finetune_for(self, task: str) -> FinetuneConfig:
-        """The fine-tuning recipe of one task: ``finetune`` with that task's ``task_finetune`` changes."""
-        changes = self.task_changes(task)
+    def finetune_for(self, task: str, family: str | None = None) -> FinetuneConfig:
+        """The fine-tuning recipe of one task (of one family): ``finetune`` with its changes."""
+        changes = self.task_changes(task, family)
         return dataclasses.replace(self.finetune, **changes) if changes else self.finetune
 
     def to_dict(self) -> dict[str, Any]:

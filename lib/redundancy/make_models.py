@@ -53,13 +53,13 @@ def run_profile(profile: Profile, run: Run) -> Profile:
     run continues from there). The task's changes are resolved here, once. A learning rate that the
     task's own recipe sets (``task_finetune``) wins over the family's swept one: the sweep picks a
     rate on words, and another task may need another."""
-    cfg = profile.finetune if run.state == "pretrained" else profile.finetune_for(run.state)
-    task_sets_rate = "learning_rate" in profile.task_changes(run.state)
+    cfg = profile.finetune if run.state == "pretrained" else profile.finetune_for(run.state, run.family)
+    task_sets_rate = "learning_rate" in profile.task_changes(run.state, run.family)
     if run.learning_rate is not None and not task_sets_rate:
         cfg = dataclasses.replace(cfg, learning_rate=run.learning_rate)
     if run.sweep:
         cfg = dataclasses.replace(cfg, stop_after_evaluations=cfg.lr_sweep_evaluations)
-    return dataclasses.replace(profile, finetune=cfg, task_finetune=())
+    return dataclasses.replace(profile, finetune=cfg, task_finetune=(), family_task_finetune=())
 
 
 def sweep_runs(profile: Profile, family: str, backbone: str | None = None) -> list[Run]:

@@ -72,7 +72,7 @@ def finetuned_dir(profile: Profile | str | None, name: str, task: str, *, random
 
     profile = _profile(profile)
     source = backbone if backbone is not None else pretrained_dir(profile, name, device, progress)
-    return finetune(source, task, profile.finetune_for(task),
+    return finetune(source, task, profile.finetune_for(task, name),
                     corpus_root=corpus_root(profile, progress), speaker_min_utterances=profile.corpus.speaker_min_utterances,
                     speaker_split_seed=profile.corpus.speaker_split_seed, random_init=random_init,
                     train_cnn=train_cnn, seed=seed, device=device, progress=progress)

@@ -67,15 +67,16 @@ ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier")
                                                ("finetune", "frozen_cnn_blocks"): 0,
                                                ("finetune", "pooling"): "mean"}
 #: The same for whole profile fields added to the recipe later (``Profile.task_finetune``).
-ADDED_PARTS: dict[str, Any] = {"task_finetune": ()}
+ADDED_PARTS: dict[str, Any] = {"task_finetune": (), "family_task_finetune": ()}
 
 
-def recipe(profile: Any, state: str | None = None) -> dict[str, Any]:
+def recipe(profile: Any, state: str | None = None, family: str | None = None) -> dict[str, Any]:
     """What a profile's trained models depend on: corpus, model sizes, pre-training, fine-tuning.
 
     ``state`` narrows it to one published model ("pretrained", "words", "speakers"): the corpus,
     model and pre-training, and the fine-tuning recipe of its own task (``Profile.finetune_for``).
-    So a change to one task's schedule makes that task's models stale and no others. A backbone
+    So a change to one task's schedule makes that task's models stale and no others; with ``family``,
+    the family's own changes for that task count too (``Profile.family_task_finetune``). A backbone
     keeps the profile's shared ``finetune`` section, as when its hash was first recorded (changing
     the shared recipe retrains everything). None: the whole profile (``index.json``).
     Analysis and timing settings are left out: changing them must not make the models stale.
@@ -89,16 +90,16 @@ def recipe(profile: Any, state: str | None = None) -> dict[str, Any]:
             if getattr(profile, part, neutral) != neutral:
                 parts[part] = _canonical(getattr(profile, part))
     elif state != "pretrained":
-        parts["finetune"] = _canonical(profile.finetune_for(state))
+        parts["finetune"] = _canonical(profile.finetune_for(state, family))
     for (part, name), neutral in ADDED_SETTINGS.items():
         if parts[part].get(name) == neutral:
             parts[part].pop(name)
     return parts
 
 
-def recipe_hash(profile: Any, state: str | None = None) -> str:
+def recipe_hash(profile: Any, state: str | None = None, family: str | None = None) -> str:
     """Short SHA-256 of :func:`recipe`: equal hashes mean the same training recipe."""
-    text = json.dumps(recipe(profile, state), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(recipe(profile, state, family), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -167,7 +168,7 @@ def check_published(folder: Path, profile: Any, *, weights: bool = True) -> dict
         )
     provenance = read_provenance(folder)
     state = provenance.get("state")
-    expected = recipe_hash(profile, state)
+    expected = recipe_hash(profile, state, provenance.get("family"))
     if provenance.get("recipe_hash") != expected:
         raise ModelsUnavailableError(
             f"published model {folder} is stale: it was trained with recipe {provenance.get('recipe_hash')}, "
@@ -425,7 +426,7 @@ def provenance_record(profile: Any, *, family: str, state: str, seed: int | None
 
     return {
         "profile": profile.name,
-        "recipe_hash": recipe_hash(profile, state),
+        "recipe_hash": recipe_hash(profile, state, family),
         "family": family,
         "state": state,
         "seed": seed,
@@ -438,5 +439,5 @@ def provenance_record(profile: Any, *, family: str, state: str, seed: int | None
         "versions": package_versions(),
         "git_commit": git_commit(),
         "cache_key": cache_key,
-        "finetune": dataclasses.asdict(profile.finetune_for(state)) if state != "pretrained" else None,
+        "finetune": dataclasses.asdict(profile.finetune_for(state, family)) if state != "pretrained" else None,
     }
