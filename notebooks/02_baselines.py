@@ -512,9 +512,10 @@ else:
 # 0.802) and wav2vec2 (0.845 against 0.827) and lose for WavLM; averaged over the three families
 # the two recipes tie (0.821 against 0.820). Chosen per family on validation (masks for HuBERT
 # and wav2vec2, none for WavLM), these runs score 0.813 / 0.834 / 0.822 on test, each above 0.80.
-# That set is not published yet: the library keeps one recipe per task, not per family (the
-# paper's one task has one recipe for all its models), and retraining the two speakers models
-# takes about 105 minutes with two runs at once on 2 cores.
+# That set is not published yet: retraining the two speakers models takes about 105 minutes with
+# two runs at once on 2 cores. A recipe can now differ per family for one task
+# (`Profile.family_task_finetune`), as the learning rate already does; the paper's one task has
+# one recipe for all its models, so a per-family choice would be ours.
 #
 # These runs were trained on the Intel machine's build of the corpus, which differs from the one the
 # published models saw by one bit in about 1e-4 of the samples (the published models score exactly
