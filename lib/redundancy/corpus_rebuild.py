@@ -54,9 +54,9 @@ def record_corpus_rebuild(profile: Profile | str, corpus_root: Path | None = Non
 
     profile = profile if isinstance(profile, Profile) else load_profile(profile)
     index_file = publish.models_root(profile.name) / publish.INDEX_FILE
-    if not index_file.is_file():
+    index = publish.read_index(profile.name)
+    if not index:
         raise CorpusRebuildError(f"nothing is published for the {profile.name} profile ({index_file} is missing)")
-    index = json.loads(index_file.read_text())
     root = Path(corpus_root) if corpus_root is not None else build_corpus(profile, progress=progress)
     actual, here = publish.corpus_hash(root), corpus_platform()
     if actual == index["corpus_hash"]:

@@ -87,8 +87,7 @@ def kept_corpus_record(profile: Profile, data_hash: str) -> dict[str, Any]:
     rebuild recorded for this CPU code path (:mod:`redundancy.corpus_rebuild`: checked against
     the models' accuracy), else the set would mix data nobody compared. Each model's own
     ``provenance.json`` names the build it saw. {} when nothing is published yet."""
-    index_file = publish.models_root(profile.name) / publish.INDEX_FILE
-    index = json.loads(index_file.read_text()) if index_file.is_file() else {}
+    index = publish.read_index(profile.name)
     if "corpus_hash" not in index:
         return {}
     if data_hash not in (index["corpus_hash"], publish.recorded_rebuild(index).get("corpus_hash")):

@@ -202,6 +202,13 @@ class CorpusMismatchWarning(UserWarning):
     """The corpus built here is not the one the published models were trained and measured on."""
 
 
+def read_index(profile_name: str) -> dict[str, Any]:
+    """The published set's ``index.json`` (recipe, corpus build, its platform and recorded
+    rebuilds), or {} when nothing is published for the profile."""
+    index = models_root(profile_name) / INDEX_FILE
+    return json.loads(index.read_text()) if index.is_file() else {}
+
+
 def check_corpus(profile_name: str, root: str | Path) -> bool:
     """Whether the corpus at ``root`` is the one the published ``profile_name`` models saw (the
     ``corpus_hash`` of their ``index.json``); warns when it is not. The synthetic corpus is
@@ -209,8 +216,7 @@ def check_corpus(profile_name: str, root: str | Path) -> bool:
     torchaudio) and on one CPU code path (:mod:`redundancy.cpu_platform`), so another install or
     another kind of CPU can build clips that differ in their last bits. True when nothing is
     published."""
-    index = models_root(profile_name) / INDEX_FILE
-    record = json.loads(index.read_text()) if index.is_file() else {}
+    record = read_index(profile_name)
     recorded = record.get("corpus_hash")
     if recorded is None:
         return True
