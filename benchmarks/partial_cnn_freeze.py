@@ -85,7 +85,7 @@ def main() -> None:
                          "paired": paired_difference(Path(folder), published)})
             print(json.dumps(rows[-1]), flush=True)
     out = results_dir(profile.name) / "partial_cnn_freeze_study.json"
-    atomic_write_json(out, {"profile": profile.name, "recipe_hash": publish.recipe_hash(profile, "words"),
+    atomic_write_json(out, {"profile": profile.name, "recipe_hash": publish.task_set_hash(profile, "words"),
                             "note": f"words, seed 0, jobs={args.jobs} runs at a time on one thread each",
                             "rows": rows})
     print("wrote", display_path(out))

@@ -145,11 +145,11 @@ def main() -> None:
           + ("same or a recorded rebuild" if same_corpus else "DIFFERENT"), flush=True)
 
     # the published speakers models (before --publish replaces them): the reference the candidates beat or not
-    recipe = base.task_changes("speakers")
     published = {}
     for family in base.model.families:
         folder = publish.model_path(base.name, family, "speakers", 0)
-        published[family] = summarise(folder) | {"recipe": recipe, "device": publish.read_provenance(folder)["device"]}
+        published[family] = summarise(folder) | {"recipe": base.task_changes("speakers", family),
+                                                 "device": publish.read_provenance(folder)["device"]}
     profiles = {name: candidate_profile(base, CANDIDATES[name], args.epochs_scale) for name in args.candidates}
     jobs = [(name, run) for name in args.candidates for run in speakers_runs(base)]
     families = list(base.model.families)
@@ -211,7 +211,7 @@ def main() -> None:
         from redundancy.baselines import write_baselines
 
         write_baselines(report)
-        print("published", chosen, "recipe hash", publish.recipe_hash(profiles[chosen], "speakers"), flush=True)
+        print("published", chosen, "recipe hash", publish.task_set_hash(profiles[chosen], "speakers"), flush=True)
 
 
 if __name__ == "__main__":

@@ -40,28 +40,30 @@ def main() -> None:
     P = load_profile(args.profile)
     out = results_dir(P.name) / "speakers_recipe_history.json"
     history = json.loads(out.read_text()) if out.is_file() else {"profile": P.name, "sets": []}
-    families, recipes = {}, set()
+    families, hashes = {}, {}
     for family in P.model.families:
         folder = publish.model_path(P.name, family, "speakers", 0)
         provenance = publish.read_provenance(folder)
-        recipes.add(provenance["recipe_hash"])
+        hashes[family] = provenance["recipe_hash"]
         tested = np.load(folder / "test_predictions.npz")
         # the predictions stay when the weights are replaced: later sets are compared clip by clip
-        families[family] = summarise(folder) | {"device": provenance["device"],
-                                                "git_commit": provenance.get("git_commit"),
-                                                "test_predictions": tested["predictions"].tolist(),
-                                                "test_labels": tested["labels"].tolist()}
-    if len(recipes) != 1:
-        raise SystemExit(f"the published speakers models come from {len(recipes)} recipes ({sorted(recipes)}): "
-                         "publish one set before recording it")
-    recipe_hash = recipes.pop()
-    shown = {key: provenance["finetune"].get(key, BEFORE_THE_SETTING.get(key)) for key in SHOWN}
-    entry = {"recipe_hash": recipe_hash, "recipe": shown, "families": families}
+        families[family] = summarise(folder) | {
+            "recipe_hash": provenance["recipe_hash"],
+            "recipe": {key: provenance["finetune"].get(key, BEFORE_THE_SETTING.get(key)) for key in SHOWN},
+            "device": provenance["device"], "git_commit": provenance.get("git_commit"),
+            "test_predictions": tested["predictions"].tolist(), "test_labels": tested["labels"].tolist()}
+    # a set may hold a recipe per family (Profile.family_task_finetune); one shared recipe keeps its hash
+    recipe_hash = publish.set_hash(hashes)
+    entry = {"recipe_hash": recipe_hash, "families": families}
+    shared = {json.dumps(result["recipe"], sort_keys=True) for result in families.values()}
+    if len(shared) == 1:
+        entry["recipe"] = families[P.model.families[0]]["recipe"]
     history["sets"] = [s for s in history["sets"] if s["recipe_hash"] != recipe_hash] + [entry]
     out.write_text(json.dumps(history, indent=1))
     for family, result in families.items():
-        print(f"{family}: best validation {result['best_validation_accuracy']:.3f}, test {result['test_accuracy']:.3f}")
-    print(f"recipe {recipe_hash} {shown}: wrote {display_path(out)} ({len(history['sets'])} sets)")
+        print(f"{family}: {result['recipe']}: best validation {result['best_validation_accuracy']:.3f}, "
+              f"test {result['test_accuracy']:.3f}")
+    print(f"set {recipe_hash}: wrote {display_path(out)} ({len(history['sets'])} sets)")
 
 
 if __name__ == "__main__":

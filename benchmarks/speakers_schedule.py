@@ -36,7 +36,7 @@ def main() -> None:
     torch.set_num_threads(1)
     P = load_profile(args.profile)
     rate = publish.chosen_learning_rate(P.name, args.model) or P.finetune.learning_rate
-    cfg = dataclasses.replace(P.finetune_for("speakers"), epochs=float(args.epochs), evaluations=args.epochs,
+    cfg = dataclasses.replace(P.finetune_for("speakers", args.model), epochs=float(args.epochs), evaluations=args.epochs,
                               learning_rate=float(rate), lr_candidates=())
     source = pipeline.model_dir(P, args.model, "pretrained", "cpu")
     started = time.perf_counter()

@@ -52,6 +52,7 @@ from IPython.display import display
 from redundancy import publish
 from redundancy.baselines import (baselines_table, confusion_matrix, convergence_table, margin_sentence,
                                   partial_freeze_table, published_report, recipe_label, recipe_study_table,
+                                  recorded_family_recipe,
                                   recorded_set_differences, regularisation_study_table, trainable_cnn_table,
                                   training_curves, write_baselines)
 from redundancy.commands import WORDS
@@ -72,6 +73,9 @@ for task in cfg.tasks:  # a task may have its own schedule (Profile.task_finetun
     print(f"  {task}: epochs={own.epochs:g}, lr {own.learning_rate if 'learning_rate' in P.task_changes(task) else rates}, "
           f"CNN {'frozen' if own.freeze_feature_encoder else 'trained'}, head pools the frames' {own.pooling}, "
           f"validation passes={own.evaluations}")
+    for family, family_task, changes in P.family_task_finetune:  # and a family its own changes to it
+        if family_task == task:
+            print(f"    {family}: " + ", ".join(f"{name}={value}" for name, value in changes))
 
 # %% [markdown]
 # ## The published models
@@ -426,7 +430,7 @@ recipe_file = results_dir(P.name) / "speakers_recipe_study.json"
 history_file = results_dir(P.name) / "speakers_recipe_history.json"
 # the speakers sets published since the study, other than today's (benchmarks/speakers_recipe_history.py)
 history = [entry for entry in json.loads(history_file.read_text())["sets"]
-           if entry["recipe_hash"] != publish.recipe_hash(P, "speakers")] if history_file.is_file() else []
+           if entry["recipe_hash"] != publish.task_set_hash(P, "speakers")] if history_file.is_file() else []
 
 
 if recipe_file.is_file():
@@ -439,13 +443,13 @@ if recipe_file.is_file():
                 label=f"published then: {reference['recipe']['epochs']:g} epochs ({reference['device']})")
         now = curves.get(f"{family}/speakers-seed0", {}).get("validation", [])
         if now and [p["accuracy"] for p in now] != reference["validation"]:
-            recipe = P.finetune_for("speakers")
+            recipe = P.finetune_for("speakers", family)
             ax.plot([p["epoch"] for p in now], [p["accuracy"] for p in now], "-", color="tab:red", lw=2,
                     label=f"published now: {recipe_label(dataclasses.asdict(recipe))}")
         for earlier in history:
             curve = earlier["families"][family]["validation"]
             ax.plot(range(1, len(curve) + 1), curve, "-", color="0.6", lw=1.5,
-                    label=f"published earlier: {recipe_label(earlier['recipe'])}")
+                    label=f"published earlier: {recipe_label(recorded_family_recipe(earlier, family))}")
         for name in study["candidates"]:
             finished = family in study["results"].get(name, {})
             curve = (study["results"][name][family]["validation"] if finished
@@ -562,7 +566,9 @@ else:
 # the recorded sets other than today's (the figure above draws them in grey)
 differences = recorded_set_differences(history, report["folders"])
 if not differences.empty:
-    print(f"published speakers recipe: {recipe_label(dataclasses.asdict(P.finetune_for('speakers')))}")
+    for family in P.model.families:
+        print(f"published {family} speakers recipe: "
+              f"{recipe_label(dataclasses.asdict(P.finetune_for('speakers', family)))}")
     display(differences.set_index(["earlier recipe", "family"]).round(3))
 else:
     print("no earlier speakers set with recorded test predictions to compare with")

@@ -5,7 +5,7 @@ import pytest
 
 from redundancy.baselines import (convergence_table, paired_against_recorded, paired_prediction_difference,
                                   partial_freeze_table, pretraining_margins, recipe_label, recipe_study_table,
-                                  recorded_set_differences, regularisation_study_table)
+                                  recorded_family_recipe, recorded_set_differences, regularisation_study_table)
 
 
 def _run(accs, losses=(3.0, 1.0)):
@@ -148,6 +148,16 @@ def test_recorded_sets_are_compared_with_todays_models_clip_by_clip(tmp_path):
     assert (row["earlier recipe"], row["earlier test"], row["published test"]) == ("30 epochs, lr 0.001", 0.0, 1.0)
     assert row["difference [95 % CI]"].startswith("+1.000")
     assert recorded_set_differences([], {}).empty
+    # a set with a recipe per family (no shared one) labels each family with its own
+    masked = recipe | {"mask_time_prob": 0.05}
+    per_family = [{"recipe_hash": "mixed", "families": {
+        "hubert": {"recipe": masked, "test_predictions": labels.tolist(), "test_labels": labels.tolist()}}}]
+    table = recorded_set_differences(per_family, {"hubert/speakers-seed0": str(tmp_path)})
+    assert table.iloc[0]["earlier recipe"] == "30 epochs, lr 0.001, time masks p=0.05"
+    assert recorded_family_recipe(history[0], "wavlm") == recipe  # the set's shared recipe
+    assert recorded_family_recipe(per_family[0], "hubert") == masked
+    with pytest.raises(KeyError, match="no recipe for wavlm"):
+        recorded_family_recipe(per_family[0], "wavlm")
 
 
 def test_regularisation_study_table_lines_each_run_up_with_its_published_model():

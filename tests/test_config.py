@@ -64,7 +64,7 @@ def test_a_task_can_change_its_fine_tuning_recipe():
 
     from redundancy import publish
 
-    mini = dataclasses.replace(load_profile("mini"), task_finetune=())  # one recipe for both tasks
+    mini = dataclasses.replace(load_profile("mini"), task_finetune=(), family_task_finetune=())  # one recipe
     longer = dataclasses.replace(mini, task_finetune=(("speakers", (("epochs", 30.0),)),))
     assert longer.finetune_for("speakers").epochs == 30.0
     assert longer.finetune_for("speakers").learning_rate == mini.finetune.learning_rate
@@ -90,6 +90,10 @@ def test_the_mini_profile_gives_speakers_its_own_schedule():
     assert words == mini.finetune and (words.epochs, speakers.epochs, speakers.evaluations) == (3.0, 30.0, 30)
     assert speakers.learning_rate == 1e-3
     assert not speakers.freeze_feature_encoder and speakers.head_lr_multiplier == words.head_lr_multiplier
+    # time masks for speakers where they won on validation (HuBERT, wav2vec2), not for WavLM
+    masks = {family: mini.finetune_for("speakers", family).mask_time_prob for family in mini.model.families}
+    assert masks == {"wav2vec2": 0.05, "hubert": 0.05, "wavlm": speakers.mask_time_prob}
+    assert all(mini.finetune_for("words", family) == words for family in mini.model.families)
 
 
 def test_a_run_trains_with_its_tasks_recipe():
@@ -147,7 +151,7 @@ def test_a_family_can_change_its_task_recipe_and_only_its_models_go_stale(monkey
     from redundancy import finetune, pipeline, publish
     from redundancy.make_models import Run, run_profile
 
-    mini = load_profile("mini")
+    mini = dataclasses.replace(load_profile("mini"), family_task_finetune=())  # every family on the task recipe
     masked = dataclasses.replace(mini, family_task_finetune=(("hubert", "speakers", (("mask_time_prob", 0.05),)),))
     assert masked.finetune_for("speakers", "hubert").mask_time_prob == 0.05
     assert masked.finetune_for("speakers", "hubert").epochs == mini.finetune_for("speakers").epochs == 30.0
@@ -161,6 +165,14 @@ def test_a_family_can_change_its_task_recipe_and_only_its_models_go_stale(monkey
             if (family, state) != ("hubert", "speakers"):
                 assert publish.recipe_hash(masked, state, family) == publish.recipe_hash(mini, state, family)
         assert publish.recipe_hash(mini, "speakers", family) == publish.recipe_hash(mini, "speakers")
+    # a set of speakers models is named by its families' hashes; one shared recipe keeps that recipe's hash
+    assert publish.task_set_hash(mini, "speakers") == publish.recipe_hash(mini, "speakers")
+    mixed = publish.task_set_hash(masked, "speakers")
+    assert mixed not in {publish.recipe_hash(masked, "speakers", family) for family in mini.model.families}
+    assert publish.set_hash({"wavlm": "b", "hubert": "a"}) == publish.set_hash({"hubert": "a", "wavlm": "b"}) != \
+        publish.set_hash({"hubert": "b", "wavlm": "a"})
+    with pytest.raises(ValueError, match="at least one"):
+        publish.set_hash({})
     run = run_profile(masked, Run("hubert", "speakers", 0, learning_rate=5e-4))
     assert run.finetune.mask_time_prob == 0.05 and run.finetune.learning_rate == 1e-3  # the task's own rate
     assert run.family_task_finetune == () and run.finetune_for("speakers", "hubert") == run.finetune

@@ -158,6 +158,15 @@ def paired_against_recorded(folder: str | Path, recorded: dict[str, Any],
                                         n_boot)
 
 
+def recorded_family_recipe(entry: dict[str, Any], family: str) -> dict[str, Any]:
+    """The speakers recipe ``family`` had in one recorded set (an entry of speakers_recipe_history.json):
+    its own, where the set held a recipe per family, else the set's shared one."""
+    own = entry["families"].get(family, {}).get("recipe")
+    if own is None and "recipe" not in entry:
+        raise KeyError(f"the recorded set {entry.get('recipe_hash')} has no recipe for {family}")
+    return own if own is not None else entry["recipe"]
+
+
 def recorded_set_differences(history: list[dict[str, Any]], folders: dict[str, str],
                              n_boot: int = 1000) -> pd.DataFrame:
     """Today's published speakers models against each earlier set in ``history`` (entries of
@@ -173,7 +182,7 @@ def recorded_set_differences(history: list[dict[str, Any]], folders: dict[str, s
             if folder is None or "test_predictions" not in record:
                 continue
             now, before, diff, low, high = paired_against_recorded(folder, record, n_boot)
-            rows.append({"earlier recipe": recipe_label(earlier["recipe"]), "family": family,
+            rows.append({"earlier recipe": recipe_label(recorded_family_recipe(earlier, family)), "family": family,
                          "earlier test": before, "published test": now,
                          "difference [95 % CI]": f"{diff:+.3f} [{low:+.3f}, {high:+.3f}]"})
     return pd.DataFrame(rows)

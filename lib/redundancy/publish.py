@@ -103,6 +103,24 @@ def recipe_hash(profile: Any, state: str | None = None, family: str | None = Non
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def set_hash(hashes: dict[str, str]) -> str:
+    """One name for a set of models of one task, from each family's recipe hash: the shared hash when
+    every family has the same recipe (so sets recorded before per-family recipes keep their name),
+    else a short SHA-256 of the family-to-hash pairs."""
+    if not hashes:
+        raise ValueError("a set needs at least one family's recipe hash")
+    if len(set(hashes.values())) == 1:
+        return next(iter(hashes.values()))
+    text = ",".join(f"{family}:{hashes[family]}" for family in sorted(hashes))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def task_set_hash(profile: Any, task: str) -> str:
+    """:func:`set_hash` of the profile's recipes for ``task`` over its families: the name of the set
+    of ``task`` models the profile would publish (``Profile.family_task_finetune`` may differ by family)."""
+    return set_hash({family: recipe_hash(profile, task, family) for family in profile.model.families})
+
+
 def read_lr_sweep(profile_name: str) -> dict[str, Any] | None:
     """Per family, the learning-rate trials of the published models and the chosen rate (None: the
     profile sweeps no rates)."""
