@@ -210,6 +210,11 @@ def test_a_rebuild_on_another_cpu_code_path_is_recorded_once_the_models_score_th
         index = json.loads(index_file.read_text())
         assert publish.recorded_rebuild(index) == entry
         assert publish.recorded_rebuild(index, "YetAnotherCPU/AVX2") == {}
+        # a record without MKL's branch (kept before the branch was) covers its vendor and width; an exact one wins
+        legacy = {publish.REBUILDS_KEY: {"SomeCPU/AVX512": {"corpus_hash": "a"}, "SomeCPU/AVX512/mkl9": {"corpus_hash": "b"}}}
+        assert publish.recorded_rebuild(legacy, "SomeCPU/AVX512/mkl7") == {"corpus_hash": "a"}
+        assert publish.recorded_rebuild(legacy, "SomeCPU/AVX512/mkl9") == {"corpus_hash": "b"}
+        assert publish.recorded_rebuild(legacy, "SomeCPU/AVX2/mkl9") == {}
         assert index["corpus_hash"] == json.loads(original)["corpus_hash"]  # the training build stays
         publish._corpus_matches.cache_clear()
         with pytest.warns(publish.CorpusMismatchWarning, match=f"rebuild recorded for this CPU code path .{corpus_platform()}"):

@@ -36,10 +36,42 @@ def vector_capability() -> str:
     return str(torch.backends.cpu.get_cpu_capability())
 
 
+def mkl_branch() -> int | None:
+    """The kernel branch MKL picks for this CPU (``mkl_serv_cbwr_get_auto_branch`` of the MKL that
+    torch links in: 14 is AVX512_E1 on a Sapphire Rapids Xeon), or None where torch has no MKL (a
+    Mac). Two CPUs of one maker and vector width can still differ here (AVX-512 generations), and
+    MKL's branch is what rounds the resampled corpus."""
+    import ctypes
+
+    import torch
+
+    if not torch.backends.mkl.is_available():
+        return None
+    library = Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"
+    try:
+        branch = ctypes.CDLL(str(library)).mkl_serv_cbwr_get_auto_branch
+    except (OSError, AttributeError):  # another build of torch (another platform, MKL not exported)
+        return None
+    branch.restype = ctypes.c_int
+    return int(branch())
+
+
 def corpus_platform() -> str:
-    """``vendor/capability``: what picks MKL's and torch's kernels, so what two corpus builds must
-    share to be byte-identical (with the same pinned packages)."""
-    return f"{cpu_vendor()}/{vector_capability()}"
+    """``vendor/capability/mklN`` (or ``vendor/capability`` without MKL): what picks MKL's and
+    torch's kernels, so what two corpus builds must share to be byte-identical (with the same
+    pinned packages)."""
+    branch = mkl_branch()
+    return f"{cpu_vendor()}/{vector_capability()}" + (f"/mkl{branch}" if branch is not None else "")
 
 
-__all__ = ["cpu_vendor", "vector_capability", "corpus_platform"]
+def same_code_path(recorded: str | None, here: str | None = None) -> bool:
+    """Whether a recorded code path is this machine's (``here``, default :func:`corpus_platform`).
+    A record without MKL's branch (``vendor/capability``, kept before the branch was recorded)
+    matches every branch of that vendor and width: the best its record can tell."""
+    if recorded is None:
+        return False
+    here = here or corpus_platform()
+    return here == recorded or (recorded.count("/") == 1 and here.startswith(recorded + "/"))
+
+
+__all__ = ["cpu_vendor", "vector_capability", "mkl_branch", "corpus_platform", "same_code_path"]

@@ -246,9 +246,14 @@ def check_corpus(profile_name: str, root: str | Path) -> bool:
 def recorded_rebuild(index: dict[str, Any], platform: str | None = None) -> dict[str, Any]:
     """The rebuild of the published corpus recorded in ``index`` for ``platform`` (default: this
     machine's CPU code path; :mod:`redundancy.corpus_rebuild` records them), or {}."""
-    from .cpu_platform import corpus_platform
+    from .cpu_platform import corpus_platform, same_code_path
 
-    return index.get(REBUILDS_KEY, {}).get(platform or corpus_platform(), {})
+    here = platform or corpus_platform()
+    rebuilds = index.get(REBUILDS_KEY, {})
+    if here in rebuilds:
+        return rebuilds[here]
+    # a record kept before MKL's branch was part of the path covers every branch of its vendor and width
+    return next((entry for recorded, entry in rebuilds.items() if same_code_path(recorded, here)), {})
 
 
 def corpus_difference_explained(recorded_platform: str | None) -> bool:
@@ -256,9 +261,9 @@ def corpus_difference_explained(recorded_platform: str | None) -> bool:
     was built on another CPU code path (:func:`redundancy.cpu_platform.corpus_platform`), where
     MKL rounds some samples to the other int16 neighbour. False when the path is the same or
     unrecorded: then a different hash means different data (or different packages)."""
-    from .cpu_platform import corpus_platform
+    from .cpu_platform import same_code_path
 
-    return recorded_platform is not None and recorded_platform != corpus_platform()
+    return recorded_platform is not None and not same_code_path(recorded_platform)
 
 
 @functools.lru_cache(maxsize=None)
