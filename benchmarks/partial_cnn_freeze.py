@@ -85,9 +85,14 @@ def main() -> None:
                          "paired": paired_difference(Path(folder), published)})
             print(json.dumps(rows[-1]), flush=True)
     out = results_dir(profile.name) / "partial_cnn_freeze_study.json"
-    atomic_write_json(out, {"profile": profile.name, "recipe_hash": publish.task_set_hash(profile, "words"),
-                            "note": f"words, seed 0, jobs={args.jobs} runs at a time on one thread each",
-                            "rows": rows})
+    # a study of another number of frozen blocks keeps its rows (same families, same published set)
+    recipe_hash = publish.task_set_hash(profile, "words")
+    earlier = json.loads(out.read_text()) if out.is_file() else {}
+    kept = [row for row in earlier.get("rows", []) if earlier.get("recipe_hash") == recipe_hash
+            and (row["frozen_cnn_blocks"], row["family"]) not in {(r["frozen_cnn_blocks"], r["family"]) for r in rows}]
+    atomic_write_json(out, {"profile": profile.name, "recipe_hash": recipe_hash,
+                            "note": f"words, seed 0, one thread a run (jobs={args.jobs} at a time in the latest)",
+                            "rows": kept + rows})
     print("wrote", display_path(out))
 
 

@@ -35,10 +35,11 @@ from redundancy.paths import display_path, results_dir
 
 def variant_changes(args: argparse.Namespace) -> dict[str, object]:
     """The recipe settings this run changes (the published speakers recipe otherwise)."""
-    changes = {"mask_time_prob": args.mask_time_prob, "dropout": args.dropout, "pooling": args.pooling}
+    changes = {"mask_time_prob": args.mask_time_prob, "dropout": args.dropout, "pooling": args.pooling,
+               "train_crop_seconds": args.train_crop_seconds}
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
-        raise SystemExit("give at least one of --mask-time-prob, --dropout, --pooling")
+        raise SystemExit("give at least one of --mask-time-prob, --dropout, --pooling, --train-crop-seconds")
     return changes
 
 
@@ -62,6 +63,8 @@ def main() -> None:
     parser.add_argument("--mask-time-prob", type=float)
     parser.add_argument("--dropout", type=float)
     parser.add_argument("--pooling")
+    parser.add_argument("--train-crop-seconds", type=float,
+                        help="train on random windows this long (a step costs about its share of a clip)")
     args = parser.parse_args()
     changes = variant_changes(args)
     torch.set_num_threads(1)

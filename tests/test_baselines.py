@@ -128,10 +128,17 @@ def test_partial_freeze_table_pairs_each_family_with_its_step_times_when_measure
            "paired": {"difference": 0.004, "ci95": [-0.01, 0.018]}}
     steps = {"families": {"hubert": {"variants_step_s": {"plain": 0.66, "lowest 3 CNN blocks frozen": 0.44}}}}
     with_steps = partial_freeze_table({"rows": [row]}, steps)
-    assert with_steps.loc["hubert", "lowest 3 blocks frozen"] == 0.93
-    assert with_steps.loc["hubert", "difference [95 % CI]"] == "+0.004 [-0.010, +0.018]"
-    assert with_steps.loc["hubert", "speed-up"] == 1.5
+    assert with_steps.loc[("hubert", 3), "lowest blocks frozen"] == 0.93
+    assert with_steps.loc[("hubert", 3), "difference [95 % CI]"] == "+0.004 [-0.010, +0.018]"
+    assert with_steps.loc[("hubert", 3), "speed-up"] == 1.5
     assert "speed-up" not in partial_freeze_table({"rows": [row]}).columns
+    # studies of several block counts: one row each, the step times of their own count
+    two = row | {"frozen_cnn_blocks": 2, "accuracy": 0.92}
+    steps["families"]["hubert"]["variants_step_s"]["lowest 2 CNN blocks frozen"] = 0.55
+    both = partial_freeze_table({"rows": [row, two]}, steps)
+    assert both.loc[("hubert", 2), "lowest blocks frozen"] == 0.92
+    assert both.loc[("hubert", 2), "speed-up"] == 1.2
+    assert both.loc[("hubert", 3), "speed-up"] == 1.5
 
 
 def test_recorded_sets_are_compared_with_todays_models_clip_by_clip(tmp_path):

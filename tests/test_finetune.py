@@ -256,3 +256,41 @@ def test_frozen_lower_cnn_blocks_keep_their_weights_while_the_blocks_above_train
                          device="cpu", progress=False, random_init=True, train_cnn=True,
                          speaker_min_utterances=smoke.corpus.speaker_min_utterances)
     assert torch.equal(block_weight(control, 0), block_weight(reference, 0))
+
+
+def test_training_windows_are_random_parts_of_each_clip_and_reproducible():
+    """``crop_samples``: each draw is a contiguous window of the clip, the draws vary, the same
+    torch seed gives the same windows; a window longer than the clips is refused."""
+    from redundancy.finetune import ClipDataset
+
+    waves = np.tile(np.arange(100, dtype=np.float32), (4, 1))
+    data = ClipDataset(waves, np.arange(4), normalize=False, crop_samples=30)
+    torch.manual_seed(0)
+    windows = [data[1]["input_values"] for _ in range(20)]
+    for window in windows:
+        assert window.shape == (30,)
+        assert torch.equal(window, torch.arange(int(window[0]), int(window[0]) + 30, dtype=torch.float32))
+    assert len({int(w[0]) for w in windows}) > 5
+    torch.manual_seed(0)
+    assert all(torch.equal(data[1]["input_values"], w) for w in windows)
+    assert ClipDataset(waves, np.arange(4), normalize=False)[2]["input_values"].shape == (100,)
+    with pytest.raises(ValueError, match="does not fit"):
+        ClipDataset(waves, np.arange(4), normalize=False, crop_samples=101)
+
+
+def test_training_windows_train_on_the_waveform_only(tmp_path, smoke, smoke_corpus, monkeypatch):
+    """A cropped run trains and is tested on whole clips; with precomputed CNN outputs it is refused."""
+    from redundancy import pipeline
+
+    backbone = pipeline.pretrained_dir(smoke, "wav2vec2", "cpu", progress=False)
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
+    cfg = dataclasses.replace(smoke.finetune, max_steps=2, batch_size=8, freeze_feature_encoder=False,
+                              train_crop_seconds=0.5)
+    run = finetune(backbone, "speakers", cfg, corpus_root=smoke_corpus, device="cpu", progress=False,
+                   speaker_min_utterances=smoke.corpus.speaker_min_utterances)
+    assert read_metrics(run)["n_test"] > 0
+    with pytest.raises(ValueError, match="precomputed"):
+        finetune(backbone, "speakers", dataclasses.replace(cfg, freeze_feature_encoder=True), corpus_root=smoke_corpus,
+                 device="cpu", progress=False, speaker_min_utterances=smoke.corpus.speaker_min_utterances)
+    with pytest.raises(ValueError, match="train_crop_seconds"):
+        dataclasses.replace(cfg, train_crop_seconds=-1.0)

@@ -282,7 +282,8 @@ def trainable_cnn_table(doc: dict[str, Any]):
 
 
 def partial_freeze_table(study: dict[str, Any], steps: dict[str, Any] | None = None):
-    """The partial-freeze study (``benchmarks/partial_cnn_freeze.py``): per family, words test
+    """The partial-freeze study (``benchmarks/partial_cnn_freeze.py``): per family and number of
+    frozen blocks, words test
     accuracy with the whole CNN trained (the published seed-0 model) and with its lowest blocks
     frozen, the paired difference on the same test clips, and, when the step profile
     (``benchmarks/finetune_step_profile.py``) is given, the seconds per training step of each."""
@@ -292,8 +293,8 @@ def partial_freeze_table(study: dict[str, Any], steps: dict[str, Any] | None = N
     for row in study["rows"]:
         blocks = row["frozen_cnn_blocks"]
         low, high = row["paired"]["ci95"]
-        record = {"family": row["family"], "whole CNN trained": row["published_accuracy"],
-                  f"lowest {blocks} blocks frozen": row["accuracy"],
+        record = {"family": row["family"], "frozen blocks": blocks, "whole CNN trained": row["published_accuracy"],
+                  "lowest blocks frozen": row["accuracy"],
                   "difference [95 % CI]": f"{row['paired']['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
                   "validation, whole / frozen": f"{row['published_best_validation_accuracy']:.3f} / "
                                                 f"{row['best_validation_accuracy']:.3f}"}
@@ -303,7 +304,7 @@ def partial_freeze_table(study: dict[str, Any], steps: dict[str, Any] | None = N
             record["s per step, whole / frozen"] = f"{family_steps['plain']:.2f} / {family_steps[frozen_key]:.2f}"
             record["speed-up"] = round(family_steps["plain"] / family_steps[frozen_key], 2)
         records.append(record)
-    return pd.DataFrame(records).set_index("family")
+    return pd.DataFrame(records).set_index(["family", "frozen blocks"]).sort_index()
 
 
 def regularisation_study_table(study: dict[str, Any], at_epochs: tuple[int, ...] = (5, 15)):

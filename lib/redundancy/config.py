@@ -142,6 +142,12 @@ class FinetuneConfig:
     # How the head pools a clip's frames: "mean" (transformers' head, the paper's) or "mean+std"
     # (statistics pooling, as in x-vectors: who speaks shows in how the frames vary). See heads.py.
     pooling: str = "mean"
+    # Train on a random window of this many seconds of each training clip, drawn anew every time the
+    # clip is seen (0: the whole clip). Validation and test use whole clips. A step's cost grows
+    # with the clip's length (CNN and transformer alike), so a half-second window about halves it,
+    # and the windows vary what a model sees of a voice from epoch to epoch. Needs the CNN to run on
+    # the waveform (not its precomputed outputs).
+    train_crop_seconds: float = 0.0
     random_init_control: bool = True
     bootstrap: int = 1000
     # Fine-tuning seeds: every later chapter reports the mean and spread over the models of these
@@ -152,6 +158,8 @@ class FinetuneConfig:
         from .heads import check_pooling
 
         check_pooling(self.pooling)
+        if self.train_crop_seconds < 0:
+            raise ValueError(f"train_crop_seconds must be 0 (whole clips) or positive, got {self.train_crop_seconds}")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from . import cache
+from .audio import SAMPLE_RATE
 from .config import FinetuneConfig, resolve_device
 from .heads import build_classifier_model
 from .models import base_model
@@ -42,19 +43,34 @@ PREDICTIONS_FILE = "test_predictions.npz"
 
 
 class ClipDataset(torch.utils.data.Dataset):
-    """Clips held in memory as (n, 16000) float32 plus integer labels, for the Trainer."""
+    """Clips held in memory as (n, 16000) float32 plus integer labels, for the Trainer.
 
-    def __init__(self, waveforms: np.ndarray, labels: np.ndarray, normalize: bool):
+    ``crop_samples`` > 0 gives a random window of that many samples of each clip instead of the
+    whole clip (training only), drawn from torch's generator: the Trainer seeds it and restores it
+    when a run resumes, so a cropped run is as reproducible as a whole-clip one.
+    """
+
+    def __init__(self, waveforms: np.ndarray, labels: np.ndarray, normalize: bool, crop_samples: int = 0):
         if len(waveforms) != len(labels):
             raise ValueError(f"{len(waveforms)} clips but {len(labels)} labels")
         self.inputs = prepare_inputs(waveforms, normalize)
         self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+        if crop_samples < 0 or (len(self.inputs) and crop_samples > self.inputs.shape[-1]):
+            raise ValueError(f"a training window of {crop_samples} samples does not fit clips of "
+                             f"{self.inputs.shape[-1]} samples")
+        self.crop_samples = int(crop_samples)
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {"input_values": self.inputs[index], "labels": self.labels[index]}
+        clip = self.inputs[index]
+        if self.crop_samples:
+            if clip.dim() != 1:
+                raise ValueError("a training window needs waveforms, not precomputed CNN outputs")
+            start = int(torch.randint(0, clip.shape[-1] - self.crop_samples + 1, ()))
+            clip = clip[start:start + self.crop_samples]
+        return {"input_values": clip, "labels": self.labels[index]}
 
 
 class PrecomputedFeatures(torch.nn.Module):
@@ -408,7 +424,11 @@ def finetune(
         lower_frozen = cfg.frozen_cnn_blocks if train_cnn and not random_init else 0
         if frozen:
             model.freeze_feature_encoder()
-        train_data = ClipDataset(train.load_all(progress=progress), train.labels, normalize)
+        crop = int(round(cfg.train_crop_seconds * SAMPLE_RATE))
+        if crop and (frozen or lower_frozen) and cfg.precompute_cnn_features:
+            raise ValueError("train_crop_seconds crops the waveform, so the CNN must run on it: not with "
+                             "frozen CNN blocks whose outputs are precomputed (precompute_cnn_features)")
+        train_data = ClipDataset(train.load_all(progress=progress), train.labels, normalize, crop)
         val_data = ClipDataset(validation.load_all(progress=progress), validation.labels, normalize)
         work = cache.work_dir(STAGE, work_key)
         backbone = base_model(model)

@@ -65,7 +65,8 @@ def retrain_command(profile_name: str) -> str:
 ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier"): 1.0,
                                                ("finetune", "dropout"): None,
                                                ("finetune", "frozen_cnn_blocks"): 0,
-                                               ("finetune", "pooling"): "mean"}
+                                               ("finetune", "pooling"): "mean",
+                                               ("finetune", "train_crop_seconds"): 0.0}
 #: The same for whole profile fields added to the recipe later (``Profile.task_finetune``).
 ADDED_PARTS: dict[str, Any] = {"task_finetune": (), "family_task_finetune": ()}
 
