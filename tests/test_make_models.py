@@ -375,6 +375,12 @@ def test_free_workers_take_what_others_wait_for_then_the_longest_runs():
     recipes = {"words": trained, "speakers": long_speakers}
     ordered = sorted(runs, key=lambda run: start_order(run, recipes.get(run.state)))
     assert [r.label for r in ordered][2] == "wavlm/speakers-seed0"
+    # 5 speakers epochs training the CNN outlast 3 words epochs; on half-second training windows
+    # their steps cost about half, so they start after the words runs
+    five = FinetuneConfig(epochs=5.0, freeze_feature_encoder=False)
+    for speakers, position in ((five, 2), (dataclasses.replace(five, train_crop_seconds=0.5), 4)):
+        ordered = sorted(runs, key=lambda run: start_order(run, {"words": trained, "speakers": speakers}.get(run.state)))
+        assert [r.label for r in ordered][position] == "wavlm/speakers-seed0"
 
 
 def test_a_task_recipe_change_retrains_only_that_task_s_models(published, swept, tmp_path, monkeypatch):

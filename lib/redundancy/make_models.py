@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import publish
+from .audio import CLIP_SAMPLES, SAMPLE_RATE
 from .cpu_platform import corpus_platform
 from .publish import corpus_hash
 from .config import FinetuneConfig, Profile, load_profile, resolve_device, task_seeds
@@ -165,7 +166,8 @@ def start_order(run: Run, recipe: FinetuneConfig | None = None) -> tuple[int, fl
     finish alone on one core while the other waits. ``recipe``: the run's own task recipe
     (``Profile.finetune_for``; None: the defaults). Its length counts (epochs, or steps when it sets
     ``max_steps``), a run whose CNN trains costs about 2.4 times one whose CNN is frozen (the
-    controls set their own), and speakers trains on fewer clips than words."""
+    controls set their own), speakers trains on fewer clips than words, and a run on training
+    windows (``train_crop_seconds``) costs about the windows' share of a clip per step."""
     if run.state == "pretrained":
         return (0, 0.0)
     if run.sweep:
@@ -173,6 +175,8 @@ def start_order(run: Run, recipe: FinetuneConfig | None = None) -> tuple[int, fl
     recipe = recipe or FinetuneConfig()
     trains = run.control == "random-trainable-cnn" or (run.control is None and not recipe.freeze_feature_encoder)
     length = recipe.max_steps if recipe.max_steps > 0 else recipe.epochs * (0.8 if run.state == "speakers" else 1.0)
+    if run.control is None and recipe.train_crop_seconds > 0:
+        length *= min(1.0, recipe.train_crop_seconds * SAMPLE_RATE / CLIP_SAMPLES)
     return (2, -(2.4 if trains else 1.0) * length)
 
 
