@@ -96,6 +96,8 @@ def test_recipe_label_names_the_schedule_rate_and_only_the_regularisers_in_use()
     assert recipe_label(masked) == "20 epochs, lr 0.001, dropout 0.1, time masks p=0.05"
     assert recipe_label(plain | {"pooling": "mean+std"}) == "30 epochs, lr 0.001, mean+std pooling"
     assert recipe_label(plain | {"pooling": "mean"}) == "30 epochs, lr 0.001"
+    assert recipe_label(plain | {"train_crop_seconds": 0.5}) == "30 epochs, lr 0.001, 0.5 s windows"
+    assert recipe_label(plain | {"train_crop_seconds": 0.0}) == "30 epochs, lr 0.001"
 
 
 def test_paired_difference_of_two_models_on_the_same_clips():

@@ -343,4 +343,5 @@ def recipe_label(recipe: dict[str, Any]) -> str:
     extras = [f"dropout {recipe['dropout']:g}"] if recipe.get("dropout") else []
     extras += [f"time masks p={recipe['mask_time_prob']:g}"] if recipe.get("mask_time_prob") else []
     extras += [f"{recipe['pooling']} pooling"] if recipe.get("pooling", "mean") != "mean" else []
+    extras += [f"{recipe['train_crop_seconds']:g} s windows"] if recipe.get("train_crop_seconds") else []
     return ", ".join([f"{recipe['epochs']:g} epochs", f"lr {recipe['learning_rate']:g}", *extras])
