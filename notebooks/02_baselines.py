@@ -541,6 +541,24 @@ else:
     print(f"no regularisation study recorded for the {P.name} profile (benchmarks/speakers_regularisation.py writes one)")
 
 # %% [markdown]
+# ### Half-second windows: half the cost, not the accuracy (tried, not published)
+# The three 30-epoch speakers runs are most of `make models` (the README says how long it takes), and
+# a training step costs about in proportion to the clip's length: the CNN and the transformer both
+# run over every frame. So one more CPU trial trained on a random half-second window of each
+# training clip, drawn anew each time the clip is seen (`FinetuneConfig.train_crop_seconds = 0.5`),
+# and validated and tested on whole clips, with everything else as published; the rows with
+# `train_crop_seconds=0.5` in the table above. With the time masks of the published HuBERT recipe,
+# such windows hardly learned (validation 0.06 after 8 epochs, where the published run had 0.29;
+# stopped there): the masks keep at least two spans of 10 frames, which may cover 20 of a window's
+# 24 frames (the library now warns when masks may cover more than half of a window). Without masks,
+# the windows learned as fast as whole clips for the first dozen epochs and then fell behind:
+# HuBERT ended at test 0.765 against 0.814 (paired -0.049 [-0.077, -0.023]), best validation 0.773
+# against 0.820, in 3,387 s of training against 5,164 (both beside another run on this 2-core
+# machine; about 0.28 s a step against 0.50). WAVLM_RESULT
+# Half a word carries less of its speaker than the whole word, and at 30 epochs the
+# windows' variety does not make up for it; the published recipe keeps whole clips.
+
+# %% [markdown]
 # ### A head for voices: statistics pooling (tried, not published)
 # The standard head averages the frames of a clip, and an average keeps what a voice says on
 # average, not how it varies. Speaker-recognition networks (x-vectors) pool the frames' mean *and*

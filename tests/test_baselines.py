@@ -174,10 +174,10 @@ def test_regularisation_study_table_lines_each_run_up_with_its_published_model()
            "published": {"test_accuracy": 0.776, "best_validation_accuracy": 0.802},
            "paired_difference": {"difference": 0.034, "ci95": [0.01, 0.058]}, "best_validation_accuracy": 0.82,
            "validation": [{"epoch": float(e), "accuracy": 0.02 * e} for e in range(1, 31)],
-           "final_train_loss": 0.01}
+           "final_train_loss": 0.01, "train_seconds": 5400.0}
     table = regularisation_study_table({"runs": {"hubert: mask_time_prob=0.05": run}})
     row = table.loc[("hubert", "mask_time_prob=0.05")]
     assert row["test"] == 0.81 and row["published test"] == 0.776
     assert row["difference [95 % CI]"] == "+0.034 [+0.010, +0.058]"
     assert row["validation @ 5 ep"] == pytest.approx(0.1) and row["validation @ 15 ep"] == pytest.approx(0.3)
-    assert row["final train loss"] == 0.01
+    assert row["final train loss"] == 0.01 and row["training s"] == 5400.0

@@ -465,3 +465,21 @@ def test_the_stale_plan_retrains_a_family_whole_when_its_backbone_is_stale(publi
     assert sweeping == set(swept.model.families)
     assert {r.state for r in todo} == {"words"} and all(r.backbone and r.learning_rate is None for r in todo)
     assert len(todo) == len([r for r in planned_runs(words) if r.state == "words"])  # controls included
+
+
+def test_schedule_seconds_waits_for_backbones_and_fills_free_workers():
+    """Two workers: two backbones of 1 s, then each family's 4 s and 2 s runs, the longer first.
+    Worker 1 runs a's backbone, a's 4 s run, then b's 2 s run; worker 2 b's backbone, b's 4 s run,
+    a's 2 s run: both end at 7 s. One worker: all 14 s in a row."""
+    from redundancy.make_models import schedule_seconds
+
+    backbones = {f: Run(f, "pretrained") for f in "ab"}
+    runs = [(backbones[f], 1.0) for f in "ab"]
+    runs += [(Run(f, "words", seed), cost) for f in "ab" for seed, cost in ((0, 2.0), (1, 4.0))]
+    after = {run: backbones[run.family] for run, _ in runs if run.state != "pretrained"}
+    order = lambda run: (0,) if run.state == "pretrained" else (2,)
+    assert schedule_seconds(runs, 2, after, order) == 7.0
+    assert schedule_seconds(runs, 1, after, order) == 14.0
+    # a run waits for its backbone even when a worker is free
+    late = [(backbones["a"], 5.0), (Run("a", "words", 0), 1.0)]
+    assert schedule_seconds(late, 2, {late[1][0]: backbones["a"]}, order) == 6.0

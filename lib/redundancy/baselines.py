@@ -309,15 +309,16 @@ def partial_freeze_table(study: dict[str, Any], steps: dict[str, Any] | None = N
 
 def regularisation_study_table(study: dict[str, Any], at_epochs: tuple[int, ...] = (5, 15)):
     """The speakers regularisation study (``benchmarks/speakers_regularisation.py``): per family and
-    regulariser, test accuracy against the published model's on the same clips (paired difference
+    change (a regulariser, or training windows), test accuracy against the published model's on the same clips (paired difference
     with its 95 % interval), best validation accuracy of each, the validation accuracy at a few
-    epochs (how fast it learned) and the final training loss (how fully it fitted)."""
+    epochs (how fast it learned), the final training loss (how fully it fitted) and the training
+    time (runs beside others on a shared CPU: compare with care)."""
     import pandas as pd
 
     records = []
     for run in study["runs"].values():
         low, high = run["paired_difference"]["ci95"]
-        record = {"family": run["model"], "regulariser": ", ".join(f"{k}={v}" for k, v in run["changes"].items()),
+        record = {"family": run["model"], "change": ", ".join(f"{k}={v}" for k, v in run["changes"].items()),
                   "test": run["test_accuracy"], "published test": run["published"]["test_accuracy"],
                   "difference [95 % CI]": f"{run['paired_difference']['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
                   "best validation": run["best_validation_accuracy"],
@@ -325,8 +326,9 @@ def regularisation_study_table(study: dict[str, Any], at_epochs: tuple[int, ...]
         by_epoch = {round(point["epoch"]): point["accuracy"] for point in run["validation"]}
         record.update({f"validation @ {epoch} ep": by_epoch.get(epoch) for epoch in at_epochs})
         record["final train loss"] = run["final_train_loss"]
+        record["training s"] = run.get("train_seconds")
         records.append(record)
-    return pd.DataFrame(records).set_index(["family", "regulariser"])
+    return pd.DataFrame(records).set_index(["family", "change"])
 
 
 def confusion_matrix(folder: str | Path, n_classes: int) -> np.ndarray:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as futures
 import dataclasses
+import heapq
 import json
 import multiprocessing
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -178,6 +179,29 @@ def start_order(run: Run, recipe: FinetuneConfig | None = None) -> tuple[int, fl
     if run.control is None and recipe.train_crop_seconds > 0:
         length *= min(1.0, recipe.train_crop_seconds * SAMPLE_RATE / CLIP_SAMPLES)
     return (2, -(2.4 if trains else 1.0) * length)
+
+
+def schedule_seconds(costs: list[tuple[Run, float]], jobs: int, after: dict[Run, Run],
+                     order: Callable[[Run], tuple]) -> float:
+    """Wall seconds of ``costs`` on ``jobs`` workers: a run starts when a worker is free and the run
+    it waits for (``after``) has finished, the runnable ones by ``order`` (smallest first; equal:
+    the longer)."""
+    finished: dict[Run, float] = {}
+    free = [0.0] * max(1, jobs)
+    todo = list(costs)
+    clock = 0.0
+    while todo:
+        clock = max(clock, heapq.heappop(free))
+        runnable = [(run, cost) for run, cost in todo if run not in after or finished.get(after[run], 1e300) <= clock]
+        if not runnable:  # wait for the next run to finish
+            clock = min(t for t in finished.values() if t > clock)
+            heapq.heappush(free, clock)
+            continue
+        run, cost = min(runnable, key=lambda item: order(item[0]) + (-item[1],))
+        todo.remove((run, cost))
+        finished[run] = clock + cost
+        heapq.heappush(free, clock + cost)
+    return max(finished.values())
 
 
 def train_run(profile: Profile, run: Run, device: str, threads: int | None) -> str:

@@ -1,0 +1,106 @@
+"""How long would `make models` take on this machine? Measured run costs, and the schedule they give.
+
+A whole `make models` on 2 cores runs for hours, longer than a working session here, so it has
+never been timed in one go on this machine. This measures what it is made of instead, the way
+`make models` runs it (``--jobs`` runs at a time, one thread each, from a cold cache): for one
+family, its pre-training and, from its published backbone, a words run (first seed, the family's
+recorded learning rate) and both random-init controls. A speakers run takes longer than a working
+session allows here beside the others; its cost is read from the published speakers model's
+provenance (say where it was trained). Then it lays out every planned run of the profile on
+``--jobs`` workers, as `make models` does (pre-training first, each family's runs once its backbone
+exists, longest first, :func:`redundancy.make_models.start_order`), with these costs for every
+family (the families' steps differ by about 15 %), plus the learning-rate trials' discarded
+prefixes. Testing the published weights, probes and float16 copies are left out, so the result is
+a lower bound. Usage (alone on the machine; about 25 minutes here):
+
+    python benchmarks/make_models_time.py [--profile mini] [--family hubert] [--jobs 2]
+
+Writes ``results/<profile>/make_models_time.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from redundancy import publish
+from redundancy.cache import atomic_write_json
+from redundancy.config import load_profile
+from redundancy.cpu_platform import corpus_platform
+from redundancy.finetune import read_metrics
+from redundancy.make_models import Run, planned_runs, schedule_seconds, start_order, train_run
+from redundancy.paths import display_path, results_dir
+
+
+def timed_run(profile_name: str, run: Run) -> tuple[str, float]:
+    """Train ``run`` in a worker (one thread); (folder, wall seconds)."""
+    start = time.perf_counter()
+    folder = train_run(load_profile(profile_name), run, "cpu", 1)
+    return folder, time.perf_counter() - start
+
+
+def run_kind(run: Run) -> str:
+    """What a run's cost depends on: pre-training, a task, or a control."""
+    return run.control or run.state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="mini")
+    parser.add_argument("--family", default="hubert")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each (as make models)")
+    args = parser.parse_args()
+    profile = load_profile(args.profile)
+    backbone = str(publish.model_path(profile.name, args.family, "pretrained"))
+    rate = publish.chosen_learning_rate(profile.name, args.family)
+    first = profile.finetune.seeds[0]
+    measured = [Run(args.family, "pretrained"), Run(args.family, "words", first, learning_rate=rate, backbone=backbone)]
+    measured += [Run(args.family, "words", first, control, backbone=backbone) for control in publish.CONTROLS]
+    seconds: dict[str, dict[str, float]] = {}
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {run: pool.submit(timed_run, profile.name, run) for run in measured}
+        for run, future in futures.items():
+            folder, wall = future.result()
+            metrics_file = Path(folder) / "metrics.json"
+            train = read_metrics(Path(folder)).get("train_seconds") if metrics_file.is_file() else None
+            seconds[run_kind(run)] = {"wall": wall, "train": train}
+            print(run.label, json.dumps(seconds[run_kind(run)]), flush=True)
+    speakers_folder = publish.model_path(profile.name, args.family, "speakers", first)
+    speakers = read_metrics(speakers_folder)["train_seconds"]
+    seconds["speakers"] = {"wall": speakers, "train": speakers, "source": "published provenance"}
+
+    costs = {kind: entry["wall"] for kind, entry in seconds.items()}
+    runs = planned_runs(profile)
+    backbones = {r.family: r for r in runs if r.state == "pretrained"}
+    after = {r: backbones[r.family] for r in runs if r.state != "pretrained" and r.family in backbones}
+    layout = [(r, costs[run_kind(r)]) for r in runs]
+    # each family's learning-rate trials: the losers' prefixes (one validation pass of the run's
+    # evaluations each) are extra; the chosen rate's run continues from its prefix
+    losers = max(0, len(profile.finetune.lr_candidates) - 1)
+    prefix = costs["words"] * profile.finetune.lr_sweep_evaluations / max(1, profile.finetune.evaluations)
+    for family, backbone_run in backbones.items():
+        for index in range(losers):
+            trial = Run(family, "words", first, learning_rate=float(index), sweep=True)
+            layout.append((trial, prefix))
+            after[trial] = backbone_run
+    recipes = {task: profile.finetune_for(task) for task in profile.finetune.tasks}  # as train_all orders them
+    wall = schedule_seconds(layout, args.jobs, after, lambda run: start_order(run, recipes.get(run.state)))
+    work = sum(cost for _, cost in layout)
+    out = results_dir(profile.name) / "make_models_time.json"
+    atomic_write_json(out, {
+        "profile": profile.name, "family": args.family, "jobs": args.jobs, "threads_per_run": 1,
+        "platform": corpus_platform(), "seconds_per_run": seconds,
+        "speakers_provenance": publish.read_provenance(speakers_folder).get("git_commit"),
+        "runs": len(layout), "work_seconds": work, "estimated_wall_seconds": wall,
+        "note": "lower bound: testing, probes and float16 copies of the published models are not counted",
+    })
+    print(f"{len(layout)} runs, {work / 3600:.1f} h of one-thread work, about {wall / 3600:.1f} h on {args.jobs} "
+          f"workers (lower bound); wrote {display_path(out)}")
+
+
+if __name__ == "__main__":
+    main()
