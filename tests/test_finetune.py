@@ -295,3 +295,16 @@ def test_training_windows_train_on_the_waveform_only(tmp_path, smoke, smoke_corp
     with pytest.raises(ValueError, match="train_crop_seconds"):
         dataclasses.replace(cfg, train_crop_seconds=-1.0)
 
+
+def test_most_frames_masked_follows_the_minimum_number_of_spans(smoke):
+    """The hub setting (p = 0.05, spans of 10, at least 2) may mask 20 of a 1 s clip's 49 frames
+    and 20 of a half-second window's 24; no masks, nothing masked."""
+    from redundancy.finetune import most_frames_masked
+    from redundancy.models import tiny_config
+
+    config = tiny_config("wav2vec2", smoke.model)
+    config.mask_time_prob, config.mask_time_length, config.mask_time_min_masks = 0.05, 10, 2
+    assert most_frames_masked(config, 16000) == pytest.approx(20 / 49)
+    assert most_frames_masked(config, 8000) == pytest.approx(20 / 24)
+    config.mask_time_prob = 0.0
+    assert most_frames_masked(config, 8000) == 0.0

@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,22 @@ def build_classifier(source: str | Path, n_classes: int, class_names: list[str],
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         label_kw.update(dict.fromkeys(DROPOUT_SETTINGS, dropout))
     return build_classifier_model(source, pooling, random_init, **label_kw)
+
+
+def most_frames_masked(config: Any, samples: int) -> float:
+    """The largest share of a ``samples``-long input's frames that the model's SpecAugment time masks
+    may cover while training: at least ``mask_time_min_masks`` spans of ``mask_time_length`` frames,
+    however short the input (transformers' rule). A half-second window of the mini models has 24
+    frames, and the hub setting (p = 0.05, spans of 10, at least 2) may mask 20 of them."""
+    prob = float(getattr(config, "mask_time_prob", 0.0) or 0.0)
+    if prob <= 0:
+        return 0.0
+    frames = samples
+    for kernel, stride in zip(config.conv_kernel, config.conv_stride):
+        frames = (frames - kernel) // stride + 1
+    length = int(config.mask_time_length)
+    spans = max(int(prob * frames / length + 1), int(getattr(config, "mask_time_min_masks", 0) or 0))
+    return min(1.0, spans * length / max(frames, 1))
 
 
 def checkpoint_dropouts(source: str | Path) -> dict[str, float]:
@@ -428,6 +445,11 @@ def finetune(
         if crop and (frozen or lower_frozen) and cfg.precompute_cnn_features:
             raise ValueError("train_crop_seconds crops the waveform, so the CNN must run on it: not with "
                              "frozen CNN blocks whose outputs are precomputed (precompute_cnn_features)")
+        if crop and most_frames_masked(model.config, crop) > 0.5:
+            warnings.warn(f"time masks may cover {most_frames_masked(model.config, crop):.0%} of a "
+                          f"{cfg.train_crop_seconds:g} s training window's frames (at least "
+                          f"{model.config.mask_time_min_masks} spans of {model.config.mask_time_length}); a HuBERT "
+                          f"speakers run so masked hardly learned (chapter 02)", stacklevel=2)
         train_data = ClipDataset(train.load_all(progress=progress), train.labels, normalize, crop)
         val_data = ClipDataset(validation.load_all(progress=progress), validation.labels, normalize)
         work = cache.work_dir(STAGE, work_key)
