@@ -5,8 +5,8 @@ never been timed in one go on this machine. This measures what it is made of ins
 `make models` runs it (``--jobs`` runs at a time, one thread each, from a cold cache): for one
 family, its pre-training and, from its published backbone, a words run (first seed, the family's
 recorded learning rate) and both random-init controls. A speakers run takes longer than a working
-session allows here beside the others; its cost is read from the published speakers model's
-provenance (say where it was trained). Then it lays out every planned run of the profile on
+session allows here beside the others; each family's is read from its published speakers model
+(training seconds; trained two at once on 2 cores, like these). Then it lays out every planned run of the profile on
 ``--jobs`` workers, as `make models` does (pre-training first, each family's runs once its backbone
 exists, longest first, :func:`redundancy.make_models.start_order`), with these costs for every
 family (the families' steps differ by about 15 %), plus the learning-rate trials' discarded
@@ -69,15 +69,21 @@ def main() -> None:
             train = read_metrics(Path(folder)).get("train_seconds") if metrics_file.is_file() else None
             seconds[run_kind(run)] = {"wall": wall, "train": train}
             print(run.label, json.dumps(seconds[run_kind(run)]), flush=True)
-    speakers_folder = publish.model_path(profile.name, args.family, "speakers", first)
-    speakers = read_metrics(speakers_folder)["train_seconds"]
-    seconds["speakers"] = {"wall": speakers, "train": speakers, "source": "published provenance"}
+    speakers = {}
+    for family in profile.model.families:  # each family's own speakers recipe, as published
+        folder = publish.model_path(profile.name, family, "speakers", first)
+        speakers[family] = {"train": read_metrics(folder)["train_seconds"],
+                            "trained_at": publish.read_provenance(folder).get("git_commit")}
 
     costs = {kind: entry["wall"] for kind, entry in seconds.items()}
+
+    def cost(run: Run) -> float:
+        return speakers[run.family]["train"] if run.state == "speakers" else costs[run_kind(run)]
+
     runs = planned_runs(profile)
     backbones = {r.family: r for r in runs if r.state == "pretrained"}
     after = {r: backbones[r.family] for r in runs if r.state != "pretrained" and r.family in backbones}
-    layout = [(r, costs[run_kind(r)]) for r in runs]
+    layout = [(r, cost(r)) for r in runs]
     # each family's learning-rate trials: the losers' prefixes (one validation pass of the run's
     # evaluations each) are extra; the chosen rate's run continues from its prefix
     losers = max(0, len(profile.finetune.lr_candidates) - 1)
@@ -94,7 +100,7 @@ def main() -> None:
     atomic_write_json(out, {
         "profile": profile.name, "family": args.family, "jobs": args.jobs, "threads_per_run": 1,
         "platform": corpus_platform(), "seconds_per_run": seconds,
-        "speakers_provenance": publish.read_provenance(speakers_folder).get("git_commit"),
+        "speakers_published_train_seconds": speakers,
         "runs": len(layout), "work_seconds": work, "estimated_wall_seconds": wall,
         "note": "lower bound: testing, probes and float16 copies of the published models are not counted",
     })
