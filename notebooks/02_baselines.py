@@ -189,9 +189,10 @@ if step_profile.is_file():
 # accuracy, an interval that excludes zero for HuBERT and WavLM. That is as much as the margin of the
 # pre-trained models over the control whose CNN trains (the table of the previous section), so the
 # published recipe keeps training the whole CNN and pays for it in time: `make models` takes about
-# 5 hours on 2 cores, against about 3 with the lowest blocks frozen (estimated from these step times;
-# the 30-epoch speakers runs are most of either). Time masks cost nothing per step; backbone
-# dropout 0.1 costs 11-38 % more.
+# 3.7 hours on 2 cores (measured run costs laid out on two workers, `benchmarks/make_models_time.py`,
+# on the Intel machine), against about 2 with the lowest blocks frozen in every pre-trained run
+# (estimated from these step times, at the accuracy costs above; the 30-epoch speakers runs are more
+# than half of either). Time masks cost nothing per step; backbone dropout 0.1 costs 11-38 % more.
 #
 # Freezing only the two lowest blocks (almost the same step time as three) does not help HuBERT
 # either: -0.018 [-0.029, -0.007], as with three, while wav2vec2 (+0.002 [-0.009, +0.013]) and WavLM
