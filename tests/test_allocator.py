@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -13,8 +14,8 @@ from redundancy import allocator
 
 GLIBC = allocator._glibc() is not None
 
-# The lowest two CNN blocks of the mini models (a 32 x 64 x 3199 activation) trained for 5 steps on
-# one thread after a warm-up step; prints the minor page faults of those 5 steps and what the
+# The lowest two CNN blocks of the mini models (a 32 x 64 x 3199 activation) trained on one thread:
+# after two warm-up steps, prints the minor page faults of each of the next 10 steps and what the
 # allocator module set.
 FAULTS_SCRIPT = """
 import json, resource, torch
@@ -27,13 +28,18 @@ net = torch.nn.Sequential(torch.nn.Conv1d(1, 64, 10, 5, bias=False), torch.nn.Gr
 x = torch.randn(32, 1, 16000)
 def step():
     net(x).square().mean().backward()
-step()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(5):
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+step(); step()
+per_step = []
+for _ in range(10):
+    before = faults()
     step()
-print(json.dumps({"faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before,
-                  "applied": allocator.applied()}))
+    per_step.append(faults() - before)
+print(json.dumps({"faults": per_step, "applied": allocator.applied()}))
 """
+#: Pages of one 32 x 64 x 3199 float32 activation.
+ONE_ACTIVATION = 32 * 64 * 3199 * 4 // 4096
 
 
 def run_faults(default_malloc: bool) -> dict:
@@ -56,11 +62,12 @@ def test_every_setting_is_applied_once():
 def test_freed_activations_are_reused_instead_of_faulted_in_again():
     default, kept = run_faults(default_malloc=True), run_faults(default_malloc=False)
     assert default["applied"] == {} and kept["applied"] == {name: True for name in allocator.SETTINGS}
-    # glibc's default hands the freed activations back and faults them in again every step
-    # (about 26,000 faults a step here); kept, they are reused (about 3,000)
-    one_activation = 32 * 64 * 3199 * 4 // 4096
-    assert default["faults"] > 5 * 2 * one_activation
-    assert kept["faults"] * 4 < default["faults"]
+    # glibc's default hands freed activations back and faults them in again (6,000-54,000 faults a
+    # step here, varying as glibc moves its own mmap threshold); kept, most steps fault nothing in.
+    # Medians over 10 steps, because single steps of either are noisy (one run of 5 steps summed
+    # showed the kept process at 3.7 times fewer faults, another at 20 times).
+    assert sum(default["faults"]) > 2 * ONE_ACTIVATION  # the workload does exercise the allocator
+    assert statistics.median(kept["faults"]) < ONE_ACTIVATION / 4
 
 
 def test_other_c_libraries_are_left_alone(monkeypatch):
