@@ -14,6 +14,7 @@ prefixes. Testing the published weights, probes and float16 copies are left out,
 a lower bound. Usage (alone on the machine; about 25 minutes here):
 
     python benchmarks/make_models_time.py [--profile mini] [--family hubert] [--jobs 2]
+    python benchmarks/make_models_time.py --reuse-measured   # new speakers times, the same run costs
 
 Writes ``results/<profile>/make_models_time.json``.
 """
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from redundancy import publish
 from redundancy.cache import atomic_write_json
-from redundancy.config import load_profile
+from redundancy.config import Profile, load_profile
 from redundancy.cpu_platform import corpus_platform
 from redundancy.finetune import read_metrics
 from redundancy.make_models import Run, planned_runs, schedule_seconds, start_order, train_run
@@ -48,20 +49,15 @@ def run_kind(run: Run) -> str:
     return run.control or run.state
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="mini")
-    parser.add_argument("--family", default="hubert")
-    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each (as make models)")
-    args = parser.parse_args()
-    profile = load_profile(args.profile)
-    backbone = str(publish.model_path(profile.name, args.family, "pretrained"))
-    rate = publish.chosen_learning_rate(profile.name, args.family)
+def measure_costs(profile: Profile, family: str, jobs: int) -> dict[str, dict[str, float | None]]:
+    """Wall (and training) seconds of one family's run of each kind, ``jobs`` at a time."""
+    backbone = str(publish.model_path(profile.name, family, "pretrained"))
+    rate = publish.chosen_learning_rate(profile.name, family)
     first = profile.finetune.seeds[0]
-    measured = [Run(args.family, "pretrained"), Run(args.family, "words", first, learning_rate=rate, backbone=backbone)]
-    measured += [Run(args.family, "words", first, control, backbone=backbone) for control in publish.CONTROLS]
-    seconds: dict[str, dict[str, float]] = {}
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    measured = [Run(family, "pretrained"), Run(family, "words", first, learning_rate=rate, backbone=backbone)]
+    measured += [Run(family, "words", first, control, backbone=backbone) for control in publish.CONTROLS]
+    seconds: dict[str, dict[str, float | None]] = {}
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {run: pool.submit(timed_run, profile.name, run) for run in measured}
         for run, future in futures.items():
             folder, wall = future.result()
@@ -69,6 +65,34 @@ def main() -> None:
             train = read_metrics(Path(folder)).get("train_seconds") if metrics_file.is_file() else None
             seconds[run_kind(run)] = {"wall": wall, "train": train}
             print(run.label, json.dumps(seconds[run_kind(run)]), flush=True)
+    return seconds
+
+
+def reused_costs(out: Path, family: str, jobs: int) -> dict[str, dict[str, float | None]]:
+    """The run costs a previous measurement recorded (the same family, workers and CPU, or refused)."""
+    if not out.is_file():
+        raise SystemExit(f"{display_path(out)} does not exist: run without --reuse-measured first")
+    previous = json.loads(out.read_text())
+    if (previous["family"], previous["jobs"], previous["platform"]) != (family, jobs, corpus_platform()):
+        raise SystemExit(f"{display_path(out)} was measured for {previous['family']} with {previous['jobs']} "
+                         f"workers on {previous['platform']}: measure again without --reuse-measured")
+    return previous["seconds_per_run"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="mini")
+    parser.add_argument("--family", default="hubert")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each (as make models)")
+    parser.add_argument("--reuse-measured", action="store_true",
+                        help="take the run costs from the last results file and redo only the published "
+                             "speakers times and the layout (after a new speakers recipe; seconds)")
+    args = parser.parse_args()
+    profile = load_profile(args.profile)
+    out = results_dir(profile.name) / "make_models_time.json"
+    seconds = (reused_costs(out, args.family, args.jobs) if args.reuse_measured
+               else measure_costs(profile, args.family, args.jobs))
+    first = profile.finetune.seeds[0]
     speakers = {}
     for family in profile.model.families:  # each family's own speakers recipe, as published
         folder = publish.model_path(profile.name, family, "speakers", first)
@@ -96,11 +120,11 @@ def main() -> None:
     recipes = {task: profile.finetune_for(task) for task in profile.finetune.tasks}  # as train_all orders them
     wall = schedule_seconds(layout, args.jobs, after, lambda run: start_order(run, recipes.get(run.state)))
     work = sum(cost for _, cost in layout)
-    out = results_dir(profile.name) / "make_models_time.json"
     atomic_write_json(out, {
         "profile": profile.name, "family": args.family, "jobs": args.jobs, "threads_per_run": 1,
         "platform": corpus_platform(), "seconds_per_run": seconds,
         "speakers_published_train_seconds": speakers,
+        "run_costs": "reused from the previous measurement" if args.reuse_measured else "measured",
         "runs": len(layout), "work_seconds": work, "estimated_wall_seconds": wall,
         "note": "lower bound: testing, probes and float16 copies of the published models are not counted",
     })
