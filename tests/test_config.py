@@ -90,9 +90,13 @@ def test_the_mini_profile_gives_speakers_its_own_schedule():
     assert words == mini.finetune and (words.epochs, speakers.epochs, speakers.evaluations) == (3.0, 30.0, 30)
     assert speakers.learning_rate == 1e-3
     assert not speakers.freeze_feature_encoder and speakers.head_lr_multiplier == words.head_lr_multiplier
-    # time masks for speakers where they won on validation (HuBERT, wav2vec2), not for WavLM
-    masks = {family: mini.finetune_for("speakers", family).mask_time_prob for family in mini.model.families}
-    assert masks == {"wav2vec2": 0.05, "hubert": 0.05, "wavlm": speakers.mask_time_prob}
+    # every family trains speakers on random windows (the length that won on validation), without
+    # time masks; words keeps whole clips
+    recipes = {family: mini.finetune_for("speakers", family) for family in mini.model.families}
+    assert {family: r.train_crop_seconds for family, r in recipes.items()} == {
+        "wav2vec2": 0.5, "hubert": 0.75, "wavlm": 0.5}
+    assert all(r.mask_time_prob == speakers.mask_time_prob == 0.0 for r in recipes.values())
+    assert speakers.train_crop_seconds == 0.0
     assert all(mini.finetune_for("words", family) == words for family in mini.model.families)
 
 
