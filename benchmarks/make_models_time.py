@@ -15,8 +15,12 @@ a lower bound. Usage (alone on the machine; about 25 minutes here):
 
     python benchmarks/make_models_time.py [--profile mini] [--family hubert] [--jobs 2]
     python benchmarks/make_models_time.py --reuse-measured   # new speakers times, the same run costs
+    python benchmarks/make_models_time.py --reuse-measured --epochs words=2 speakers=16 --no-sweep
 
-Writes ``results/<profile>/make_models_time.json``.
+Writes ``results/<profile>/make_models_time.json``. With ``--epochs`` (a task's runs, its controls
+included, cost in proportion to their epochs, since a step costs the same) or ``--no-sweep`` (the
+learning rates taken from the recorded sweep instead of swept again), it estimates a recipe that was
+not run as a whole and writes ``make_models_time_what_if.json`` instead.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from redundancy import publish
 from redundancy.cache import atomic_write_json
@@ -68,15 +73,31 @@ def measure_costs(profile: Profile, family: str, jobs: int) -> dict[str, dict[st
     return seconds
 
 
-def reused_costs(out: Path, family: str, jobs: int) -> dict[str, dict[str, float | None]]:
-    """The run costs a previous measurement recorded (the same family, workers and CPU, or refused)."""
+def reused_costs(out: Path, family: str, jobs: int, any_cpu: bool = False) -> tuple[dict[str, Any], str]:
+    """The run costs a previous measurement recorded and the CPU it was made on (the same family,
+    workers and, unless ``any_cpu`` (an estimate from those costs), CPU, or refused)."""
     if not out.is_file():
         raise SystemExit(f"{display_path(out)} does not exist: run without --reuse-measured first")
     previous = json.loads(out.read_text())
-    if (previous["family"], previous["jobs"], previous["platform"]) != (family, jobs, corpus_platform()):
+    cpu = previous["platform"] if any_cpu else corpus_platform()
+    if (previous["family"], previous["jobs"], previous["platform"]) != (family, jobs, cpu):
         raise SystemExit(f"{display_path(out)} was measured for {previous['family']} with {previous['jobs']} "
                          f"workers on {previous['platform']}: measure again without --reuse-measured")
-    return previous["seconds_per_run"]
+    return previous["seconds_per_run"], previous["platform"]
+
+
+def epoch_changes(pairs: list[str]) -> dict[str, float]:
+    """``["words=2", "speakers=16"]`` -> {"words": 2.0, "speakers": 16.0}."""
+    changes = {}
+    for pair in pairs:
+        task, _, epochs = pair.partition("=")
+        try:
+            changes[task] = float(epochs)
+        except ValueError:
+            raise SystemExit(f"--epochs takes TASK=EPOCHS pairs, not {pair!r}") from None
+        if changes[task] <= 0:
+            raise SystemExit(f"--epochs: {task} needs a positive number of epochs, not {epochs}")
+    return changes
 
 
 def main() -> None:
@@ -87,11 +108,19 @@ def main() -> None:
     parser.add_argument("--reuse-measured", action="store_true",
                         help="take the run costs from the last results file and redo only the published "
                              "speakers times and the layout (after a new speakers recipe; seconds)")
+    parser.add_argument("--epochs", nargs="*", default=[], metavar="TASK=EPOCHS",
+                        help="what if a task trained this many epochs (its runs' costs scale with them)")
+    parser.add_argument("--no-sweep", action="store_true", help="what if the learning rates were not swept again")
     args = parser.parse_args()
     profile = load_profile(args.profile)
     out = results_dir(profile.name) / "make_models_time.json"
-    seconds = (reused_costs(out, args.family, args.jobs) if args.reuse_measured
-               else measure_costs(profile, args.family, args.jobs))
+    what_if = epoch_changes(args.epochs)
+    unknown = sorted(set(what_if) - set(profile.finetune.tasks))
+    if unknown:
+        raise SystemExit(f"--epochs: unknown tasks {unknown}; the {profile.name} profile has {list(profile.finetune.tasks)}")
+    seconds, measured_on = (reused_costs(out, args.family, args.jobs, any_cpu=bool(what_if or args.no_sweep))
+                            if args.reuse_measured
+                            else (measure_costs(profile, args.family, args.jobs), corpus_platform()))
     first = profile.finetune.seeds[0]
     speakers = {}
     for family in profile.model.families:  # each family's own speakers recipe, as published
@@ -102,7 +131,10 @@ def main() -> None:
     costs = {kind: entry["wall"] for kind, entry in seconds.items()}
 
     def cost(run: Run) -> float:
-        return speakers[run.family]["train"] if run.state == "speakers" else costs[run_kind(run)]
+        measured = speakers[run.family]["train"] if run.state == "speakers" else costs[run_kind(run)]
+        if run.state not in what_if:
+            return measured
+        return measured * what_if[run.state] / profile.finetune_for(run.state, run.family).epochs
 
     runs = planned_runs(profile)
     backbones = {r.family: r for r in runs if r.state == "pretrained"}
@@ -110,7 +142,7 @@ def main() -> None:
     layout = [(r, cost(r)) for r in runs]
     # each family's learning-rate trials: the losers' prefixes (one validation pass of the run's
     # evaluations each) are extra; the chosen rate's run continues from its prefix
-    losers = max(0, len(profile.finetune.lr_candidates) - 1)
+    losers = 0 if args.no_sweep else max(0, len(profile.finetune.lr_candidates) - 1)
     prefix = costs["words"] * profile.finetune.lr_sweep_evaluations / max(1, profile.finetune.evaluations)
     for family, backbone_run in backbones.items():
         for index in range(losers):
@@ -120,14 +152,27 @@ def main() -> None:
     recipes = {task: profile.finetune_for(task) for task in profile.finetune.tasks}  # as train_all orders them
     wall = schedule_seconds(layout, args.jobs, after, lambda run: start_order(run, recipes.get(run.state)))
     work = sum(cost for _, cost in layout)
-    atomic_write_json(out, {
+    report = {
         "profile": profile.name, "family": args.family, "jobs": args.jobs, "threads_per_run": 1,
-        "platform": corpus_platform(), "seconds_per_run": seconds,
+        "platform": measured_on, "seconds_per_run": seconds,
         "speakers_published_train_seconds": speakers,
         "run_costs": "reused from the previous measurement" if args.reuse_measured else "measured",
         "runs": len(layout), "work_seconds": work, "estimated_wall_seconds": wall,
         "note": "lower bound: testing, probes and float16 copies of the published models are not counted",
-    })
+    }
+    if what_if or args.no_sweep:  # one scenario among others, next to the measured schedule
+        out = out.with_name("make_models_time_what_if.json")
+        label = " ".join([f"{task}={epochs:g}" for task, epochs in sorted(what_if.items())]
+                         + (["no sweep"] if args.no_sweep else []))
+        earlier = json.loads(out.read_text()) if out.is_file() else {}
+        scenarios = earlier.get("scenarios", {}) if earlier.get("seconds_per_run") == seconds else {}
+        scenarios[label] = {"epochs": what_if, "sweep": not args.no_sweep, "runs": len(layout),
+                            "work_seconds": work, "estimated_wall_seconds": wall}
+        report = {key: value for key, value in report.items() if key not in ("runs", "work_seconds",
+                                                                            "estimated_wall_seconds")}
+        report["published_epochs"] = {task: profile.finetune_for(task).epochs for task in profile.finetune.tasks}
+        report["scenarios"] = dict(sorted(scenarios.items(), key=lambda item: -item[1]["work_seconds"]))
+    atomic_write_json(out, report)
     print(f"{len(layout)} runs, {work / 3600:.1f} h of one-thread work, about {wall / 3600:.1f} h on {args.jobs} "
           f"workers (lower bound); wrote {display_path(out)}")
 

@@ -5,7 +5,8 @@ import pytest
 
 from redundancy.baselines import (convergence_table, paired_against_recorded, paired_prediction_difference,
                                   partial_freeze_table, pretraining_margins, recipe_label, recipe_study_table,
-                                  recorded_family_recipe, recorded_set_differences, regularisation_study_table)
+                                  recorded_family_recipe, recorded_set_differences, regularisation_study_table,
+                                  schedule_scenario_table, short_schedule_table)
 
 
 def _run(accs, losses=(3.0, 1.0)):
@@ -181,3 +182,32 @@ def test_regularisation_study_table_lines_each_run_up_with_its_published_model()
     assert row["difference [95 % CI]"] == "+0.034 [+0.010, +0.058]"
     assert row["validation @ 5 ep"] == pytest.approx(0.1) and row["validation @ 15 ep"] == pytest.approx(0.3)
     assert row["final train loss"] == 0.01 and row["training s"] == 5400.0
+
+
+def test_short_schedule_table_pairs_each_shorter_run_with_the_published_one_and_checks_the_target():
+    run = {"model": "hubert", "task": "words", "epochs": 2.0, "test_accuracy": 0.863,
+           "published": {"epochs": 3.0, "test_accuracy": 0.926, "best_validation_accuracy": 0.929,
+                         "train_seconds": 1103.0},
+           "paired_difference": {"difference": -0.062, "ci95": [-0.076, -0.046]},
+           "best_validation_accuracy": 0.861, "train_seconds": 492.0}
+    table = short_schedule_table({"runs": {"hubert words: 2 epochs": run}}, {"words": 0.90, "speakers": 0.80})
+    row = table.loc[("hubert", "words", 2.0)]
+    assert (row["test"], row["published test"], row["published epochs"]) == (0.863, 0.926, 3.0)
+    assert row["difference [95 % CI]"] == "-0.062 [-0.076, -0.046]"
+    assert (row["training s"], row["published training s"]) == (492.0, 1103.0)
+    assert not row["reaches target"]
+    assert "reaches target" not in short_schedule_table({"runs": {"r": run}}).columns
+
+
+def test_schedule_scenario_table_lists_the_measured_schedule_first_then_each_scenario():
+    what_if = {"published_epochs": {"words": 3.0, "speakers": 30.0},
+               "scenarios": {"no sweep": {"epochs": {}, "sweep": False, "work_seconds": 7200.0,
+                                          "estimated_wall_seconds": 3600.0},
+                             "speakers=8 no sweep": {"epochs": {"speakers": 8.0}, "sweep": False,
+                                                     "work_seconds": 3600.0, "estimated_wall_seconds": 1800.0}}}
+    table = schedule_scenario_table(what_if, {"work_seconds": 10800.0, "estimated_wall_seconds": 5400.0})
+    assert list(table.index) == ["published recipe", "no sweep", "speakers=8 no sweep"]
+    assert table.loc["published recipe", "wall h on 2 workers"] == 1.5 and table.loc["published recipe", "learning rates swept"]
+    assert table.loc["speakers=8 no sweep", "speakers epochs"] == 8.0 and table.loc["speakers=8 no sweep", "words epochs"] == 3.0
+    assert table.loc["no sweep", "work h"] == 2.0 and not table.loc["no sweep", "learning rates swept"]
+    assert list(schedule_scenario_table(what_if).index) == ["no sweep", "speakers=8 no sweep"]

@@ -1,5 +1,6 @@
 """Profiles: names, the environment variable, the error for an unknown name."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -191,3 +192,31 @@ def test_a_family_can_change_its_task_recipe_and_only_its_models_go_stale(monkey
         dataclasses.replace(mini, family_task_finetune=(("whisper", "speakers", (("mask_time_prob", 0.05),)),))
     with pytest.raises(ValueError, match=r"\['masks'\] are not FinetuneConfig settings"):
         dataclasses.replace(mini, family_task_finetune=(("hubert", "speakers", (("masks", 0.05),)),))
+
+
+def test_a_shorter_schedule_changes_only_its_family_and_task_and_keeps_validations_per_epoch():
+    """``with_task_epochs`` (benchmarks/short_schedule.py): one family's task trains for the given
+    epochs with as many validation passes per epoch as its recipe (at least one); the rest of its
+    recipe, its learning rate as a run resolves it, and every other model stay as published."""
+    from redundancy import publish
+    from redundancy.config import with_task_epochs
+    from redundancy.make_models import Run, run_profile
+
+    mini = load_profile("mini")
+    short = with_task_epochs(mini, "hubert", "speakers", 16)
+    recipe, published = short.finetune_for("speakers", "hubert"), mini.finetune_for("speakers", "hubert")
+    assert (recipe.epochs, recipe.evaluations) == (16.0, 16) and (published.epochs, published.evaluations) == (30.0, 30)
+    assert dataclasses.replace(recipe, epochs=30.0, evaluations=30) == published  # windows and rate kept
+    assert short.finetune_for("speakers", "wavlm") == mini.finetune_for("speakers", "wavlm")
+    assert short.finetune_for("words", "hubert") == mini.finetune_for("words", "hubert")
+    assert publish.recipe_hash(short, "speakers", "hubert") != publish.recipe_hash(mini, "speakers", "hubert")
+    assert publish.recipe_hash(short, "words", "hubert") == publish.recipe_hash(mini, "words", "hubert")
+    words = with_task_epochs(mini, "wavlm", "words", 2)
+    assert (words.finetune_for("words", "wavlm").epochs, words.finetune_for("words", "wavlm").evaluations) == (2.0, 4)
+    assert with_task_epochs(mini, "wavlm", "words", 0.1).finetune_for("words", "wavlm").evaluations == 1
+    run = run_profile(words, Run("wavlm", "words", 0, learning_rate=1e-3))
+    assert (run.finetune.epochs, run.finetune.learning_rate) == (2.0, 1e-3)  # the swept rate, as make models
+    with pytest.raises(ValueError, match="positive"):
+        with_task_epochs(mini, "wavlm", "words", 0)
+    with pytest.raises(ValueError, match="unknown families"):
+        with_task_epochs(mini, "whisper", "words", 2)

@@ -331,6 +331,55 @@ def regularisation_study_table(study: dict[str, Any], at_epochs: tuple[int, ...]
     return pd.DataFrame(records).set_index(["family", "change"])
 
 
+#: The test accuracy issue 12 asks of every mini model, per task (words: the mean over seeds).
+ACCURACY_TARGETS = {"words": 0.90, "speakers": 0.80}
+
+
+def short_schedule_table(study: dict[str, Any], targets: dict[str, float] | None = None):
+    """The short-schedule study (``benchmarks/short_schedule.py``): per family, task and number of
+    epochs, test accuracy against the published seed-0 model's on the same clips (paired difference
+    with its 95 % interval), best validation accuracy of each, both training times, and, given
+    ``targets`` (task -> the accuracy issue 12 asks for), whether the shorter run still reaches it."""
+    import pandas as pd
+
+    records = []
+    for run in study["runs"].values():
+        low, high = run["paired_difference"]["ci95"]
+        published = run["published"]
+        record = {"family": run["model"], "task": run["task"], "epochs": run["epochs"],
+                  "published epochs": published["epochs"], "test": run["test_accuracy"],
+                  "published test": published["test_accuracy"],
+                  "difference [95 % CI]": f"{run['paired_difference']['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
+                  "best validation": run["best_validation_accuracy"],
+                  "published best validation": published["best_validation_accuracy"],
+                  "training s": run["train_seconds"], "published training s": published["train_seconds"]}
+        if targets and run["task"] in targets:
+            record["reaches target"] = bool(run["test_accuracy"] >= targets[run["task"]])
+        records.append(record)
+    return pd.DataFrame(records).set_index(["family", "task", "epochs"]).sort_index()
+
+
+def schedule_scenario_table(what_if: dict[str, Any], measured: dict[str, Any] | None = None):
+    """`make models` laid out on its workers under recipes that were not run as a whole
+    (``benchmarks/make_models_time.py --epochs ... --no-sweep``): per scenario, the epochs of each
+    task, whether the learning rates are swept again, one-thread work and estimated wall hours (lower
+    bounds), longest first, after the measured schedule (``measured``, the published recipe) when given."""
+    import pandas as pd
+
+    published = what_if["published_epochs"]
+    records = []
+    if measured is not None:
+        records.append({"scenario": "published recipe", **{f"{task} epochs": epochs for task, epochs in published.items()},
+                        "learning rates swept": True, "work h": measured["work_seconds"] / 3600,
+                        "wall h on 2 workers": measured["estimated_wall_seconds"] / 3600})
+    for label, scenario in sorted(what_if["scenarios"].items(), key=lambda item: -item[1]["estimated_wall_seconds"]):
+        records.append({"scenario": label,
+                        **{f"{task} epochs": scenario["epochs"].get(task, epochs) for task, epochs in published.items()},
+                        "learning rates swept": scenario["sweep"], "work h": scenario["work_seconds"] / 3600,
+                        "wall h on 2 workers": scenario["estimated_wall_seconds"] / 3600})
+    return pd.DataFrame(records).set_index("scenario")
+
+
 def confusion_matrix(folder: str | Path, n_classes: int) -> np.ndarray:
     """Row-normalised confusion matrix (true x predicted) of a fine-tuned model's test predictions."""
     data = np.load(Path(folder) / "test_predictions.npz")

@@ -480,6 +480,18 @@ def task_seeds(finetune: FinetuneConfig, task: str) -> tuple[int, ...]:
     return seeds if task == "words" else seeds[:1]
 
 
+def with_task_epochs(profile: Profile, family: str, task: str, epochs: float) -> Profile:
+    """``profile`` with one family's ``task`` trained for ``epochs`` epochs and as many validation
+    passes per epoch as its recipe has (at least one), so the checkpoint is picked as often: what a
+    shorter (or longer) schedule would give, everything else as published (a study, not a recipe)."""
+    if not epochs > 0:
+        raise ValueError(f"epochs must be positive, not {epochs}")
+    recipe = profile.finetune_for(task, family)
+    evaluations = max(1, round(recipe.evaluations * epochs / recipe.epochs))
+    change = (family, task, (("epochs", float(epochs)), ("evaluations", evaluations)))
+    return dataclasses.replace(profile, family_task_finetune=profile.family_task_finetune + (change,))
+
+
 def with_model_source(profile: Profile, source: str) -> Profile:
     """The same profile reading its models from ``source`` ("published" or "train")."""
     if source not in MODEL_SOURCES:

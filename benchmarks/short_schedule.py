@@ -1,0 +1,77 @@
+"""How much accuracy would a schedule short enough for a 2-hour `make models` cost?
+
+`make models` on the mini profile takes about 3.3 h on 2 cores (results/mini/make_models_time.json);
+issue 12 asks for at most 2. Training epochs are most of it: words 3 epochs (9 runs), speakers 30
+(3 runs, 11,490 s of the 23,965 s of work). This fine-tunes one family's published backbone on one
+task, seed 0, with the published recipe of that task and family (its learning rate resolved as
+`make models` resolves it) except the number of epochs (validation passes scale with it, so the
+checkpoint is picked as often per epoch), and compares it clip by clip with the published seed-0
+model on the same test clips (paired bootstrap), with both training times. Into the cache; nothing
+is published. Usage (one thread; two runs at once on 2 cores):
+
+    python benchmarks/short_schedule.py --model hubert --task speakers --epochs 16
+
+Adds an entry to ``results/<profile>/short_schedule_study.json`` (one per family, task and epochs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from speakers_regularisation import record
+
+from redundancy import publish
+from redundancy.baselines import paired_accuracy_difference
+from redundancy.config import load_profile, with_task_epochs
+from redundancy.finetune import read_metrics, read_validation_curve
+from redundancy.make_models import Run, run_profile, train_run
+from redundancy.paths import display_path, results_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="mini")
+    parser.add_argument("--model", default="hubert", help="family")
+    parser.add_argument("--task", default="speakers", choices=("words", "speakers"))
+    parser.add_argument("--epochs", type=float, required=True)
+    args = parser.parse_args()
+    profile = load_profile(args.profile)
+    if args.model not in profile.model.families:
+        raise SystemExit(f"unknown family {args.model!r}; the {profile.name} profile has {list(profile.model.families)}")
+    short = with_task_epochs(profile, args.model, args.task, args.epochs)
+    backbone = publish.model_path(profile.name, args.model, "pretrained")
+    publish.check_published(backbone, profile)
+    published = publish.model_path(profile.name, args.model, args.task, 0)
+    publish.check_published(published, profile, weights=False)
+    run = Run(args.model, args.task, 0, learning_rate=publish.chosen_learning_rate(profile.name, args.model),
+              backbone=str(backbone))
+    recipe = run_profile(short, run).finetune
+    started = time.perf_counter()
+    folder = Path(train_run(short, run, "cpu", 1))
+    seconds = time.perf_counter() - started
+    new, old = read_metrics(folder), read_metrics(published)
+    accuracy, published_accuracy, difference, low, high = paired_accuracy_difference(folder, published)
+    print(f"{args.model} {args.task}, {args.epochs:g} epochs at lr {recipe.learning_rate:g}: test {accuracy:.3f} "
+          f"against the published {published_accuracy:.3f} ({profile.finetune_for(args.task, args.model).epochs:g} "
+          f"epochs), paired {difference:+.3f} [{low:+.3f}, {high:+.3f}]; training {new['train_seconds']:.0f} s "
+          f"against {old['train_seconds']:.0f} s")
+    out = results_dir(profile.name) / "short_schedule_study.json"
+    record(out, f"{args.model} {args.task}: {args.epochs:g} epochs", {
+        "profile": profile.name, "model": args.model, "task": args.task, "seed": 0, "threads": 1,
+        "epochs": recipe.epochs, "evaluations": recipe.evaluations, "learning_rate": recipe.learning_rate,
+        "train_crop_seconds": recipe.train_crop_seconds, "test_accuracy": accuracy, "test_ci95": new["ci95"],
+        "best_validation_accuracy": new["best_validation_accuracy"], "final_train_loss": new["final_train_loss"],
+        "validation": read_validation_curve(folder), "train_seconds": new["train_seconds"], "seconds": seconds,
+        "published": {"epochs": profile.finetune_for(args.task, args.model).epochs,
+                      "test_accuracy": published_accuracy,
+                      "best_validation_accuracy": old["best_validation_accuracy"],
+                      "train_seconds": old["train_seconds"]},
+        "paired_difference": {"difference": difference, "ci95": [low, high]},
+    })
+    print("wrote", display_path(out))
+
+
+if __name__ == "__main__":
+    main()
