@@ -25,6 +25,7 @@ from speakers_regularisation import record
 from redundancy import publish
 from redundancy.baselines import paired_accuracy_difference
 from redundancy.config import load_profile, with_task_epochs
+from redundancy.cpu_platform import corpus_platform
 from redundancy.finetune import read_metrics, read_validation_curve
 from redundancy.make_models import Run, run_profile, train_run
 from redundancy.paths import display_path, results_dir
@@ -60,6 +61,7 @@ def main() -> None:
     out = results_dir(profile.name) / "short_schedule_study.json"
     record(out, f"{args.model} {args.task}: {args.epochs:g} epochs", {
         "profile": profile.name, "model": args.model, "task": args.task, "seed": 0, "threads": 1,
+        "platform": corpus_platform(),
         "epochs": recipe.epochs, "evaluations": recipe.evaluations, "learning_rate": recipe.learning_rate,
         "train_crop_seconds": recipe.train_crop_seconds, "test_accuracy": accuracy, "test_ci95": new["ci95"],
         "best_validation_accuracy": new["best_validation_accuracy"], "final_train_loss": new["final_train_loss"],
