@@ -157,21 +157,20 @@ def main() -> None:
         "platform": measured_on, "seconds_per_run": seconds,
         "speakers_published_train_seconds": speakers,
         "run_costs": "reused from the previous measurement" if args.reuse_measured else "measured",
-        "runs": len(layout), "work_seconds": work, "estimated_wall_seconds": wall,
         "note": "lower bound: testing, probes and float16 copies of the published models are not counted",
     }
-    if what_if or args.no_sweep:  # one scenario among others, next to the measured schedule
+    schedule = {"runs": len(layout), "work_seconds": work, "estimated_wall_seconds": wall}
+    if what_if or args.no_sweep:  # one scenario among others, kept while the run costs stay the same
         out = out.with_name("make_models_time_what_if.json")
         label = " ".join([f"{task}={epochs:g}" for task, epochs in sorted(what_if.items())]
                          + (["no sweep"] if args.no_sweep else []))
         earlier = json.loads(out.read_text()) if out.is_file() else {}
         scenarios = earlier.get("scenarios", {}) if earlier.get("seconds_per_run") == seconds else {}
-        scenarios[label] = {"epochs": what_if, "sweep": not args.no_sweep, "runs": len(layout),
-                            "work_seconds": work, "estimated_wall_seconds": wall}
-        report = {key: value for key, value in report.items() if key not in ("runs", "work_seconds",
-                                                                            "estimated_wall_seconds")}
+        scenarios[label] = {"epochs": what_if, "sweep": not args.no_sweep, **schedule}
         report["published_epochs"] = {task: profile.finetune_for(task).epochs for task in profile.finetune.tasks}
-        report["scenarios"] = dict(sorted(scenarios.items(), key=lambda item: -item[1]["work_seconds"]))
+        report["scenarios"] = scenarios
+    else:
+        report.update(schedule)
     atomic_write_json(out, report)
     print(f"{len(layout)} runs, {work / 3600:.1f} h of one-thread work, about {wall / 3600:.1f} h on {args.jobs} "
           f"workers (lower bound); wrote {display_path(out)}")

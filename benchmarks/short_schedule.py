@@ -53,9 +53,10 @@ def main() -> None:
     folder = Path(train_run(short, run, "cpu", 1))
     seconds = time.perf_counter() - started
     new, old = read_metrics(folder), read_metrics(published)
+    published_epochs = profile.finetune_for(args.task, args.model).epochs
     accuracy, published_accuracy, difference, low, high = paired_accuracy_difference(folder, published)
     print(f"{args.model} {args.task}, {args.epochs:g} epochs at lr {recipe.learning_rate:g}: test {accuracy:.3f} "
-          f"against the published {published_accuracy:.3f} ({profile.finetune_for(args.task, args.model).epochs:g} "
+          f"against the published {published_accuracy:.3f} ({published_epochs:g} "
           f"epochs), paired {difference:+.3f} [{low:+.3f}, {high:+.3f}]; training {new['train_seconds']:.0f} s "
           f"against {old['train_seconds']:.0f} s")
     out = results_dir(profile.name) / "short_schedule_study.json"
@@ -66,7 +67,7 @@ def main() -> None:
         "train_crop_seconds": recipe.train_crop_seconds, "test_accuracy": accuracy, "test_ci95": new["ci95"],
         "best_validation_accuracy": new["best_validation_accuracy"], "final_train_loss": new["final_train_loss"],
         "validation": read_validation_curve(folder), "train_seconds": new["train_seconds"], "seconds": seconds,
-        "published": {"epochs": profile.finetune_for(args.task, args.model).epochs,
+        "published": {"epochs": published_epochs,
                       "test_accuracy": published_accuracy,
                       "best_validation_accuracy": old["best_validation_accuracy"],
                       "train_seconds": old["train_seconds"]},

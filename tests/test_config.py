@@ -61,8 +61,6 @@ def test_resolve_device_refuses_cuda_without_gpu():
 
 
 def test_a_task_can_change_its_fine_tuning_recipe():
-    import dataclasses
-
     from redundancy import publish
 
     mini = dataclasses.replace(load_profile("mini"), task_finetune=(), family_task_finetune=())  # one recipe
@@ -102,8 +100,6 @@ def test_the_mini_profile_gives_speakers_its_own_schedule():
 
 
 def test_a_run_trains_with_its_tasks_recipe():
-    import dataclasses
-
     from redundancy.make_models import Run, run_profile
 
     mini = load_profile("mini")
@@ -119,8 +115,6 @@ def test_a_run_trains_with_its_tasks_recipe():
 def test_a_task_s_own_learning_rate_wins_over_the_family_s_swept_rate():
     """The sweep picks each family's rate on words; a task whose recipe sets its own rate trains
     with it, and the other task keeps the family's rate."""
-    import dataclasses
-
     from redundancy.make_models import Run, run_profile
 
     mini = load_profile("mini")
@@ -132,8 +126,6 @@ def test_a_task_s_own_learning_rate_wins_over_the_family_s_swept_rate():
 
 
 def test_finetuned_dir_hands_each_task_its_recipe(monkeypatch):
-    import dataclasses
-
     from redundancy import finetune, pipeline
 
     longer = dataclasses.replace(load_profile("mini"), task_finetune=(("speakers", (("epochs", 30.0),)),))
@@ -151,8 +143,6 @@ def test_a_family_can_change_its_task_recipe_and_only_its_models_go_stale(monkey
     task: that family's recipe hash for that task changes, every other model keeps its hash (so
     the published set stays current when the field is empty), and runs and the cache path train
     with it."""
-    import dataclasses
-
     from redundancy import finetune, pipeline, publish
     from redundancy.make_models import Run, run_profile
 
