@@ -448,7 +448,8 @@ if schedule_file.is_file():
     longer = json.loads(schedule_file.read_text())
     print(f"{longer['model']} fine-tuned on speakers for {longer['epochs']} epochs (the first published set: 3): "
           f"validation accuracy after each epoch " + ", ".join(f"{p['accuracy']:.3f}" for p in longer["validation"])
-          + f"; test {longer['test_accuracy']:.3f} (first published set, 3 epochs: {longer['published_3_epochs']:.3f})")
+          + f"; test {longer['test_accuracy']:.3f} (the speakers model published then, "
+          f"{longer['published']['epochs']:g} epochs: {longer['published']['accuracy']:.3f})")
 
 # %% [markdown]
 # The pre-trained backbones know little about the voices: their best layer is barely above their
