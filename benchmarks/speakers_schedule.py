@@ -41,13 +41,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     P = load_profile(args.profile)
+    source = pipeline.published_dir(P, args.model, "pretrained")
+    published = pipeline.published_dir(P, args.model, "speakers")
     rate = publish.chosen_learning_rate(P.name, args.model) or P.finetune.learning_rate
     cfg = dataclasses.replace(P.finetune_for("speakers", args.model), epochs=float(args.epochs), evaluations=args.epochs,
                               learning_rate=float(rate), lr_candidates=())
-    source = publish.model_path(P.name, args.model, "pretrained")
-    publish.check_published(source, P)
-    published = publish.model_path(P.name, args.model, "speakers", 0)
-    publish.check_published(published, P, weights=False)
     started = time.perf_counter()
     folder = finetune(source, "speakers", cfg, corpus_root=pipeline.corpus_root(P, progress=False),
                       speaker_min_utterances=P.corpus.speaker_min_utterances,

@@ -422,7 +422,7 @@ else:
 # trains a learner built for the task from scratch: a small x-vector-style network (dilated 1-D
 # convolutions over log-mel frames, statistics pooling; `redundancy.learnability.tdnn`).
 # `benchmarks/speakers_schedule.py` fine-tunes one published pre-trained backbone on speakers with the
-# mini recipe for more epochs (into the cache; the published models stay as they are).
+# first published set's recipe for more epochs (into the cache; the published models stay as they are).
 
 # %%
 probe_file, ceiling_file = (results_dir(P.name) / f for f in ("speakers_probe.json", "speakers_ceiling.json"))
@@ -446,7 +446,7 @@ else:
 schedule_file = results_dir(P.name) / "speakers_schedule_study.json"
 if schedule_file.is_file():
     longer = json.loads(schedule_file.read_text())
-    print(f"{longer['model']} fine-tuned on speakers for {longer['epochs']} epochs (the first published set: 3): "
+    print(f"{longer['model']} fine-tuned on speakers for {longer['epochs']} epochs: "
           f"validation accuracy after each epoch " + ", ".join(f"{p['accuracy']:.3f}" for p in longer["validation"])
           + f"; test {longer['test_accuracy']:.3f} (the speakers model published then, "
           f"{longer['published']['epochs']:g} epochs: {longer['published']['accuracy']:.3f})")
