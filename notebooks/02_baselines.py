@@ -41,7 +41,6 @@ retrain = False  # True: train and publish the models here (`make models` does t
 
 # %%
 import dataclasses
-import json
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -59,7 +58,8 @@ from redundancy.baselines import (ACCURACY_TARGETS, baselines_table, confusion_m
 from redundancy.commands import WORDS
 from redundancy.config import load_profile, resolve_device
 from redundancy.learnability import learnability_table
-from redundancy.paths import display_path, results_dir
+from redundancy.paths import display_path
+from redundancy.recorded import recorded_study
 from redundancy.probe import probe_summary
 from redundancy.quality import quality_note
 
@@ -152,11 +152,10 @@ else:
 # run on a CPU.
 
 # %%
-cnn_study = results_dir(P.name) / "trainable_cnn_study.json"
-if cnn_study.is_file():
-    display(trainable_cnn_table(json.loads(cnn_study.read_text())).round(3))
-else:
-    print(f"no trainable-CNN study recorded for the {P.name} profile (benchmarks/pretrained_trainable_cnn.py writes one)")
+cnn_study = recorded_study(P.name, "trainable_cnn_study.json", what="trainable-CNN study",
+                           writer="benchmarks/pretrained_trainable_cnn.py")
+if cnn_study is not None:
+    display(trainable_cnn_table(cnn_study).round(3))
 
 # %% [markdown]
 # ### What training the CNN costs, and a cheaper way to train it
@@ -170,15 +169,13 @@ else:
 # the same test clips. Not published: the published recipe still trains the whole CNN.
 
 # %%
-freeze_study, step_profile = (results_dir(P.name) / f for f in ("partial_cnn_freeze_study.json",
-                                                                "finetune_step_profile.json"))
-if freeze_study.is_file():
-    steps = json.loads(step_profile.read_text()) if step_profile.is_file() else None
-    display(partial_freeze_table(json.loads(freeze_study.read_text()), steps).round(3))
-else:
-    print(f"no partial-freeze study recorded for the {P.name} profile (benchmarks/partial_cnn_freeze.py writes one)")
-if step_profile.is_file():
-    for family, row in json.loads(step_profile.read_text())["families"].items():
+freeze_study = recorded_study(P.name, "partial_cnn_freeze_study.json", what="partial-freeze study",
+                              writer="benchmarks/partial_cnn_freeze.py")
+step_profile = recorded_study(P.name, "finetune_step_profile.json")
+if freeze_study is not None:
+    display(partial_freeze_table(freeze_study, step_profile).round(3))
+if step_profile is not None:
+    for family, row in step_profile["families"].items():
         print(f"{family}: one training step of {P.finetune.batch_size} clips, one thread: "
               + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in row["variants_step_s"].items())
               + f"; the CNN's forward and backward {row['cnn_share']:.0%} of the plain step")
@@ -215,17 +212,14 @@ if step_profile.is_file():
 # target (words 0.90, speakers 0.80).
 
 # %%
-what_if_file, timing_file, short_file = (results_dir(P.name) / f for f in (
-    "make_models_time_what_if.json", "make_models_time.json", "short_schedule_study.json"))
-if what_if_file.is_file():
-    measured = json.loads(timing_file.read_text()) if timing_file.is_file() else None
-    display(schedule_scenario_table(json.loads(what_if_file.read_text()), measured).round(2))
-else:
-    print(f"no schedule scenarios recorded for the {P.name} profile (benchmarks/make_models_time.py --epochs writes them)")
-if short_file.is_file():
-    display(short_schedule_table(json.loads(short_file.read_text()), ACCURACY_TARGETS).round(3))
-else:
-    print(f"no short-schedule study recorded for the {P.name} profile (benchmarks/short_schedule.py writes one)")
+what_if = recorded_study(P.name, "make_models_time_what_if.json", what="schedule-scenario study",
+                         writer="benchmarks/make_models_time.py --epochs")
+if what_if is not None:
+    display(schedule_scenario_table(what_if, recorded_study(P.name, "make_models_time.json")).round(2))
+short_study = recorded_study(P.name, "short_schedule_study.json", what="short-schedule study",
+                             writer="benchmarks/short_schedule.py")
+if short_study is not None:
+    display(short_schedule_table(short_study, ACCURACY_TARGETS).round(3))
 
 # %% [markdown]
 # Under 2 hours there are only schedules that break a target. Speakers must stop after at most
@@ -326,11 +320,10 @@ fig.tight_layout()
 # than 0.02 over the last validation interval).
 
 # %%
-study_file = results_dir(P.name) / "head_rate_study.json"
-if study_file.is_file():
-    display(recipe_study_table(json.loads(study_file.read_text())).round(3))
-else:
-    print(f"no recipe study recorded for the {P.name} profile (benchmarks/finetune_head_rate.py writes one)")
+head_rate_study = recorded_study(P.name, "head_rate_study.json", what="recipe study",
+                                 writer="benchmarks/finetune_head_rate.py")
+if head_rate_study is not None:
+    display(recipe_study_table(head_rate_study).round(3))
 sweep = publish.read_lr_sweep(P.name)
 if sweep is not None:
     display(pd.DataFrame.from_dict({family: {**{f"lr {lr}": acc for lr, acc in trial["validation_accuracy"].items()},
@@ -378,9 +371,9 @@ if speakers_test:
 # epochs their task trains for (`Profile.finetune_for`).
 
 # %%
-learn_file = results_dir(P.name) / "task_learnability.json"
-if learn_file.is_file():
-    learn = json.loads(learn_file.read_text())
+learn = recorded_study(P.name, "task_learnability.json", what="learnability study",
+                       writer="benchmarks/task_learnability.py")
+if learn is not None:
     finetuned = {task: {name: report["models"][name][task]["accuracy"] for name in report["models"]
                         if task in report["models"][name]} for task in tasks}
     display(learnability_table(learn, finetuned).round(3))
@@ -402,8 +395,6 @@ if learn_file.is_file():
         at_budget = max((p["accuracy"] for p in row["mlp"] if p["epoch"] <= epochs), default=float("nan"))
         print(f"{row['task']}: best fine-tuned model {best:.3f} after {epochs:g} epochs; the MLP "
               f"{at_budget:.3f} after as many, {row['mlp'][-1]['accuracy']:.3f} after {row['mlp'][-1]['epoch']}")
-else:
-    print(f"no learnability study recorded for the {P.name} profile (benchmarks/task_learnability.py writes one)")
 
 # %% [markdown]
 # On words the fine-tuned models end far above what the MLP reaches in as many epochs, near or
@@ -425,9 +416,8 @@ else:
 # first published set's recipe for more epochs (into the cache; the published models stay as they are).
 
 # %%
-probe_file, ceiling_file = (results_dir(P.name) / f for f in ("speakers_probe.json", "speakers_ceiling.json"))
-if probe_file.is_file():
-    voices = json.loads(probe_file.read_text())
+voices = recorded_study(P.name, "speakers_probe.json", what="speakers probe", writer="benchmarks/speakers_probe.py")
+if voices is not None:
     display(probe_summary(voices, "mean+std").round(3))
     print(f"speakers probe (mean and std over frames): fitted on {voices['n_train']} train clips, "
           f"scored on the {voices['evaluated_on']}")
@@ -435,17 +425,14 @@ if probe_file.is_file():
     if changed is None or changed:
         print("NOTE: this probe was measured on other weights than today's published "
               f"{', '.join(changed or ['models'])}; rerun benchmarks/speakers_probe.py to measure these")
-else:
-    print(f"no speakers probe recorded for the {P.name} profile (benchmarks/speakers_probe.py writes one)")
-if ceiling_file.is_file():
-    ceiling = json.loads(ceiling_file.read_text())
+ceiling = recorded_study(P.name, "speakers_ceiling.json", what="speakers ceiling",
+                         writer="benchmarks/speakers_ceiling.py")
+if ceiling is not None:
     print(f"{ceiling['learner']} on {ceiling['features']}: test accuracy "
           + ", ".join(f"{p['accuracy']:.3f} after {p['epoch']} epoch{'s' * (p['epoch'] > 1)}" for p in ceiling["curve"]))
-else:
-    print(f"no speakers ceiling recorded for the {P.name} profile (benchmarks/speakers_ceiling.py writes one)")
-schedule_file = results_dir(P.name) / "speakers_schedule_study.json"
-if schedule_file.is_file():
-    longer = json.loads(schedule_file.read_text())
+longer = recorded_study(P.name, "speakers_schedule_study.json", what="longer speakers schedule",
+                        writer="benchmarks/speakers_schedule.py")
+if longer is not None:
     print(f"{longer['model']} fine-tuned on speakers for {longer['epochs']} epochs: "
           f"validation accuracy after each epoch " + ", ".join(f"{p['accuracy']:.3f}" for p in longer["validation"])
           + f"; test {longer['test_accuracy']:.3f} (the speakers model published then, "
@@ -478,19 +465,16 @@ if schedule_file.is_file():
 # published runs'.
 
 # %%
-recipe_file = results_dir(P.name) / "speakers_recipe_study.json"
-history_file = results_dir(P.name) / "speakers_recipe_history.json"
 # the speakers sets published since the study, other than today's (benchmarks/speakers_recipe_history.py)
-history = [entry for entry in json.loads(history_file.read_text())["sets"]
-           if entry["recipe_hash"] != publish.task_set_hash(P, "speakers")] if history_file.is_file() else []
-
-
-if recipe_file.is_file():
-    study = json.loads(recipe_file.read_text())
-    families = list(study["published_before"])
+history = [entry for entry in (recorded_study(P.name, "speakers_recipe_history.json") or {"sets": []})["sets"]
+           if entry["recipe_hash"] != publish.task_set_hash(P, "speakers")]
+recipe_study = recorded_study(P.name, "speakers_recipe_study.json", what="speakers recipe study",
+                              writer="benchmarks/speakers_recipe.py")
+if recipe_study is not None:
+    families = list(recipe_study["published_before"])
     fig, axes = plt.subplots(1, len(families), figsize=(5 * len(families), 3.4), squeeze=False, sharey=True)
     for ax, family in zip(axes[0], families):
-        reference = study["published_before"][family]
+        reference = recipe_study["published_before"][family]
         ax.plot(range(1, len(reference["validation"]) + 1), reference["validation"], "k-", lw=2,
                 label=f"published then: {reference['recipe']['epochs']:g} epochs ({reference['device']})")
         now = curves.get(f"{family}/speakers-seed0", {}).get("validation", [])
@@ -502,30 +486,29 @@ if recipe_file.is_file():
             curve = earlier["families"][family]["validation"]
             ax.plot(range(1, len(curve) + 1), curve, "-", color="0.6", lw=1.5,
                     label=f"published earlier: {recipe_label(recorded_family_recipe(earlier, family))}")
-        for name in study["candidates"]:
-            finished = family in study["results"].get(name, {})
-            curve = (study["results"][name][family]["validation"] if finished
-                     else study["stopped_at_deadline"].get(name, {}).get(family, []))
+        for name in recipe_study["candidates"]:
+            finished = family in recipe_study["results"].get(name, {})
+            curve = (recipe_study["results"][name][family]["validation"] if finished
+                     else recipe_study["stopped_at_deadline"].get(name, {}).get(family, []))
             ax.plot(range(1, len(curve) + 1), curve, "o-" if finished else "o--", ms=3,
                     label=name + ("" if finished else " (stopped)"))
         ax.axhline(0.80, color="0.5", ls=":", lw=1)
         ax.set(title=f"{family}: speakers", xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
         ax.legend(fontsize=7)
     fig.tight_layout()
-    print(f"{study['device_name']} (torch {study['versions']['torch']}): {len(study['candidates'])} recipes x "
-          f"{len(families)} families side by side, stopped after {study['deadline_s']:.0f} s; chosen: {study['chosen']}")
+    print(f"{recipe_study['device_name']} (torch {recipe_study['versions']['torch']}): "
+          f"{len(recipe_study['candidates'])} recipes x {len(families)} families side by side, "
+          f"stopped after {recipe_study['deadline_s']:.0f} s; chosen: {recipe_study['chosen']}")
     for family in families:
-        published = study["published_before"][family]["validation"]
-        for name, curves in study["stopped_at_deadline"].items():
-            if family in curves and curves[family]:
-                epoch = len(curves[family])
-                print(f"  {family}, {name}: {curves[family][-1]:.3f} after {epoch} epochs "
+        published = recipe_study["published_before"][family]["validation"]
+        for name, stopped in recipe_study["stopped_at_deadline"].items():
+            if family in stopped and stopped[family]:
+                epoch = len(stopped[family])
+                print(f"  {family}, {name}: {stopped[family][-1]:.3f} after {epoch} epochs "
                       f"(published run after as many: {published[epoch - 1]:.3f})")
-    if not study["same_corpus_as_published"]:
-        print(f"NOTE: that machine's torch built another corpus (hash {study['corpus_hash']}) than the one the "
-              "published models saw: the curves compare recipes, but its models could not be published")
-else:
-    print(f"no speakers recipe study recorded for the {P.name} profile (benchmarks/speakers_recipe.py writes one)")
+    if not recipe_study["same_corpus_as_published"]:
+        print(f"NOTE: that machine's torch built another corpus (hash {recipe_study['corpus_hash']}) than the one "
+              "the published models saw: the curves compare recipes, but its models could not be published")
 
 # %% [markdown]
 # No candidate finished within the limit: nine runs sharing one GPU each took about 28 s per epoch,
@@ -583,11 +566,10 @@ else:
 # the same on both, `book/rerun.md`); the test clips are the same build for both columns.
 
 # %%
-regularisation_file = results_dir(P.name) / "speakers_regularisation_study.json"
-if regularisation_file.is_file():
-    display(regularisation_study_table(json.loads(regularisation_file.read_text()), at_epochs=(5, 10, 20)).round(3))
-else:
-    print(f"no regularisation study recorded for the {P.name} profile (benchmarks/speakers_regularisation.py writes one)")
+regularisation_study = recorded_study(P.name, "speakers_regularisation_study.json", what="regularisation study",
+                                      writer="benchmarks/speakers_regularisation.py")
+if regularisation_study is not None:
+    display(regularisation_study_table(regularisation_study, at_epochs=(5, 10, 20)).round(3))
 
 # %% [markdown]
 # ### Windows instead of whole clips (published for all three)

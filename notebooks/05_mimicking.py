@@ -46,7 +46,6 @@ tasks = ["words"]  # add "speakers" for our extension (about as long again)
 
 # %%
 import dataclasses
-import json
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -57,6 +56,7 @@ from redundancy.cache import atomic_write_json
 from redundancy.config import load_profile, resolve_device
 from redundancy.mimic import mimic_model
 from redundancy.paths import results_dir
+from redundancy.recorded import recorded_study
 from redundancy.size import count_parameters
 
 P = load_profile(profile)
@@ -265,17 +265,15 @@ print("wrote", out.name)
 # %%
 from redundancy.mimic_schedule import schedule_table
 
-study_file = results_dir(P.name) / "mimic_schedule_study.json"
-if study_file.is_file():
-    study = json.loads(study_file.read_text())
+study = recorded_study(P.name, "mimic_schedule_study.json", what="schedule study",
+                       writer="benchmarks/mimic_schedule.py")
+if study is not None:
     print(f"teacher: {study['model']}/{study['task']} seed {study['seed']}, accuracy {study['teacher_accuracy']:.3f}")
     schedules = schedule_table(study)
     display(schedules.round(3))
     first, last = schedules.iloc[0], schedules.iloc[-1]
     for network in schedules.columns:
         print(f"{network}: {first[network]:.2f} -> {last[network]:.2f} of the teacher's accuracy")
-else:
-    print(f"no schedule study recorded for the {P.name} profile (benchmarks/mimic_schedule.py writes one)")
 
 # %% [markdown]
 # Read it against the paper: its mimickers keep over 95 % of the teacher's accuracy and its head alone
