@@ -21,7 +21,7 @@ BROWSER   := $(BIN)/python -m redundancy.browser
 
 help:
 	@echo "make book     execute every notebook (PROFILE=$(PROFILE), DEVICE=$(DEVICE)) and build _build/html"
-	@echo "make models   train the profile's models from scratch and publish them in models/PROFILE (mini: about 3.3 h on 2 cores)"
+	@echo "make models   train the profile's models from scratch and publish them in models/PROFILE (mini: about 3.4 h on 2 cores)"
 	@echo "              ONLY_STALE=1: retrain only the models that are missing, stale (their recipe changed) or corrupt"
 	@echo "make test     library tests, notebooks under nbval (smoke profile), book build with -W, browser test"
 	@echo "make sync     re-pair notebooks/*.py -> .ipynb (keeps outputs)"

@@ -1,7 +1,7 @@
 """Would ``torch.compile`` speed up CPU fine-tuning enough to matter for `make models`?
 
 `make models` is bound by fine-tuning steps on 2 cores (issue 12 asks for at most 2 hours; the mini
-recipe takes about 3.3). ``torch.compile`` (the inductor backend) fuses the small elementwise
+recipe takes about 3.4). ``torch.compile`` (the inductor backend) fuses the small elementwise
 operations around the matrix products and convolutions, which can pay off when a model is made of
 many small layers, as the mini models are. For each family's classifier on its published backbone
 (built as fine-tuning builds it), this times one training step (forward, backward, AdamW) eagerly and

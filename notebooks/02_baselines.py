@@ -187,8 +187,8 @@ if step_profile is not None:
 # accuracy, an interval that excludes zero for HuBERT and WavLM. That is as much as the margin of the
 # pre-trained models over the control whose CNN trains (the table of the previous section), so the
 # published recipe keeps training the whole CNN and pays for it in time: `make models` takes about
-# 3.3 hours on 2 cores (measured run costs laid out on two workers, `benchmarks/make_models_time.py`,
-# on the Intel machine), against about 2 with the lowest blocks frozen in every pre-trained run
+# 3.4 hours on 2 cores (measured run costs laid out on two workers, `benchmarks/make_models_time.py`,
+# on the AMD EPYC), against about 2 with the lowest blocks frozen in every pre-trained run
 # (estimated from these step times, at the accuracy costs above; the 30-epoch speakers runs are more
 # than half of either). Time masks cost nothing per step; backbone dropout 0.1 costs 11-38 % more.
 #
@@ -200,7 +200,7 @@ if step_profile is not None:
 # %% [markdown]
 # ### Could shorter schedules fit `make models` into 2 hours?
 # Issue 12 asks `make models` to take at most 2 hours on 2 cores; with the published recipe it takes
-# about 3.3 (measured run costs laid out on two workers, the README says how). The sections above tried
+# about 3.4 (measured run costs laid out on two workers, the README says how). The sections above tried
 # to make a step cheaper (freezing CNN blocks, training windows); what is left is the number of
 # epochs. The first table lays out `make models` with fewer epochs
 # (`benchmarks/make_models_time.py --epochs ... --no-sweep`: each run's measured cost scaled by its
@@ -223,15 +223,15 @@ if short_study is not None:
 
 # %% [markdown]
 # Under 2 hours there are only schedules that break a target. Speakers must stop after at most
-# about 6 epochs if words keeps its 3, or words must stop after 2 with speakers at 16. Both were
-# measured, and both miss. HuBERT words after 2 epochs reaches 0.863, paired -0.062 [-0.076, -0.046]
+# about 6 epochs if words keeps its 3 (1.99 h); words stopping after 2 with speakers at 16 comes to
+# 2.01 h, just over. Both were measured, and both miss. HuBERT words after 2 epochs reaches 0.863, paired -0.062 [-0.076, -0.046]
 # against its 3 epochs, below 0.90. Speakers after 16 epochs reaches 0.799 for HuBERT (-0.077
 # [-0.099, -0.053]) and 0.751 for WavLM (-0.113 [-0.135, -0.089]), below 0.80. Their validation was
 # still climbing at the end, by 2 to 5 points an epoch over the last two. No schedule here has done better with fewer
 # epochs, so 6 would not rescue speakers.
 #
 # With these models on 2 CPU cores, the 2-hour budget and the accuracy targets do not fit together.
-# The published recipe keeps the accuracy and takes about 3.3 hours. A GPU changes that: the paper
+# The published recipe keeps the accuracy and takes about 3.4 hours. A GPU changes that: the paper
 # profile's `book/rerun.md` commands run there.
 #
 # These three runs were trained on an AMD EPYC with AVX-512, two at once, one thread each. The
