@@ -22,7 +22,7 @@ from pathlib import Path
 
 from speakers_regularisation import record
 
-from redundancy import publish
+from redundancy import pipeline, publish
 from redundancy.baselines import paired_accuracy_difference
 from redundancy.config import load_profile, with_task_epochs
 from redundancy.cpu_platform import corpus_platform
@@ -42,8 +42,7 @@ def main() -> None:
     if args.model not in profile.model.families:
         raise SystemExit(f"unknown family {args.model!r}; the {profile.name} profile has {list(profile.model.families)}")
     short = with_task_epochs(profile, args.model, args.task, args.epochs)
-    backbone = publish.model_path(profile.name, args.model, "pretrained")
-    publish.check_published(backbone, profile)
+    backbone = pipeline.published_dir(profile, args.model, "pretrained")
     published = publish.model_path(profile.name, args.model, args.task, 0)
     publish.check_published(published, profile, weights=False)
     run = Run(args.model, args.task, 0, learning_rate=publish.chosen_learning_rate(profile.name, args.model),

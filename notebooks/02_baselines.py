@@ -194,7 +194,7 @@ if step_profile is not None:
 #
 # Freezing only the two lowest blocks (almost the same step time as three) does not help HuBERT
 # either: -0.018 [-0.029, -0.007], as with three, while wav2vec2 (+0.002 [-0.009, +0.013]) and WavLM
-# (-0.006 [-0.015, +0.003]) lose nothing measurable (seed 0, run on this Intel machine beside other
+# (-0.006 [-0.015, +0.003]) lose nothing measurable (seed 0, run on the Intel machine beside other
 # training). One family losing almost two points is enough to keep the whole CNN training.
 
 # %% [markdown]
@@ -492,7 +492,7 @@ if recipe_study is not None:
                      else recipe_study["stopped_at_deadline"].get(name, {}).get(family, []))
             ax.plot(range(1, len(curve) + 1), curve, "o-" if finished else "o--", ms=3,
                     label=name + ("" if finished else " (stopped)"))
-        ax.axhline(0.80, color="0.5", ls=":", lw=1)
+        ax.axhline(ACCURACY_TARGETS["speakers"], color="0.5", ls=":", lw=1)
         ax.set(title=f"{family}: speakers", xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
         ax.legend(fontsize=7)
     fig.tight_layout()
