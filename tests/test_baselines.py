@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from redundancy.baselines import (convergence_table, paired_against_recorded, paired_prediction_difference,
+from redundancy.baselines import (convergence_table, front_end_projection_table, front_end_runs_table,
+                                  front_end_step_table, paired_against_recorded, paired_prediction_difference,
                                   partial_freeze_table, pretraining_margins, recipe_label, recipe_study_table,
                                   recorded_family_recipe, recorded_set_differences, regularisation_study_table,
                                   schedule_scenario_table, short_schedule_table)
@@ -211,3 +212,26 @@ def test_schedule_scenario_table_lists_the_measured_schedule_first_then_each_sce
     assert table.loc["speakers=8 no sweep", "speakers epochs"] == 8.0 and table.loc["speakers=8 no sweep", "words epochs"] == 3.0
     assert table.loc["no sweep", "work h"] == 2.0 and not table.loc["no sweep", "learning rates swept"]
     assert list(schedule_scenario_table(what_if).index) == ["no sweep", "speakers=8 no sweep"]
+
+
+def test_the_front_end_tables_show_step_ratios_the_projected_hours_and_each_run_against_its_published_one():
+    study = {"step": {"families": {"hubert": {"words": {"clip_seconds": 1.0, "real_s": 0.5, "cheap_s": 0.3, "ratio": 0.6}}},
+                      "projection": {"measured_work_s": {"words": 7200.0, "speakers": 3600.0},
+                                     "cheap_work_s": {"words": 3600.0, "speakers": 1800.0},
+                                     "measured_total_s": 10800.0, "cheap_total_s": 5400.0}},
+             "runs": {"hubert": {"words": {"accuracy": 0.91, "ci95": [0.9, 0.92], "best_validation_accuracy": 0.92,
+                                           "train_seconds": 500.0, "published_accuracy": 0.926,
+                                           "published_best_validation_accuracy": 0.929, "published_train_seconds": 800.0,
+                                           "paired": {"difference": -0.016, "ci95": [-0.03, -0.002]}}}}}
+    steps = front_end_step_table(study)
+    assert steps.loc[("hubert", "words"), "ratio"] == 0.6
+    hours = front_end_projection_table(study)
+    assert hours.loc["words", "cheap front end work h"] == 1.0
+    assert hours.loc["all, on 2 workers (h)", "measured work h"] == 1.5
+    assert hours.loc["all, on 2 workers (h)", "cheap front end work h"] == 0.75
+    runs = front_end_runs_table(study, {"words": 0.90})
+    assert runs.loc[("hubert", "words"), "difference [95 % CI]"] == "-0.016 [-0.030, -0.002]"
+    assert runs.loc[("hubert", "words"), "training s, published / cheap"] == "800 / 500"
+    assert bool(runs.loc[("hubert", "words"), "reaches target"]) is True
+    assert "reaches target" not in front_end_runs_table(study).columns
+    assert front_end_runs_table({"step": study["step"]}).empty  # timed, not yet trained

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from redundancy.config import PROFILE_NAMES, load_profile, resolve_device
 
@@ -210,3 +211,44 @@ def test_a_shorter_schedule_changes_only_its_family_and_task_and_keeps_validatio
         with_task_epochs(mini, "wavlm", "words", 0)
     with pytest.raises(ValueError, match="unknown families"):
         with_task_epochs(mini, "whisper", "words", 2)
+
+
+CHEAP_FRONT_END = dict(conv_dim=(64, 64), conv_kernel=(240, 2), conv_stride=(160, 2))
+
+
+def test_a_front_end_with_the_real_frames_is_accepted_and_counts_frames_as_transformers_does():
+    from redundancy.config import FRAME_STRIDE, FRAME_WINDOW, encoder_frames
+    from redundancy.models import tiny_config
+
+    model = dataclasses.replace(load_profile("mini").model, **CHEAP_FRONT_END)
+    config = tiny_config("hubert", model)
+    assert tuple(config.conv_kernel) == (240, 2) and config.num_feat_extract_layers == 2
+    from transformers import HubertModel
+
+    lengths = HubertModel(config)._get_feat_extract_output_lengths(torch.tensor([400, 719, 720, 16000, 31999]))
+    for n_samples, frames in zip([400, 719, 720, 16000, 31999], lengths.tolist()):
+        assert frames == encoder_frames(n_samples, (240, 2), (160, 2)) == (n_samples - FRAME_WINDOW) // FRAME_STRIDE + 1
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(conv_kernel=(400, 2), conv_stride=(160, 2), conv_dim=(64, 64)), "makes 0 frames of 400 samples"),
+    (dict(conv_kernel=(240, 2), conv_stride=(80, 2), conv_dim=(64, 64)), "product is 160"),
+    (dict(conv_kernel=(240, 2), conv_stride=(160, 2)), "one entry per block"),
+    (dict(conv_kernel=(240, 2), conv_stride=(160, 2), conv_dim=(64, 0)), "must be positive"),
+])
+def test_a_front_end_that_would_misalign_pre_training_targets_is_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(load_profile("mini").model, **change)
+
+
+def test_the_front_end_settings_leave_the_published_recipes_and_cache_keys_as_they_were():
+    from redundancy import publish
+    from redundancy.pretrain import stage_config
+
+    profile = load_profile("mini")
+    cheap = dataclasses.replace(profile, model=dataclasses.replace(profile.model, **CHEAP_FRONT_END))
+    assert "conv_kernel" not in publish.recipe(profile, "words", "hubert")["model"]
+    assert "conv_stride" not in stage_config("hubert", profile.model, profile.pretrain)["model"]
+    assert publish.recipe(cheap, "words", "hubert")["model"]["conv_kernel"] == [240, 2]
+    assert publish.recipe_hash(cheap, "words", "hubert") != publish.recipe_hash(profile, "words", "hubert")
+    assert stage_config("hubert", cheap.model, cheap.pretrain)["model"]["conv_stride"] == (160, 2)

@@ -80,3 +80,12 @@ def test_probe_summary_reads_one_pooling_per_backbone():
     assert probe_summary(doc, "mean").loc[("wavlm", "pretrained"), "best"] == 0.9
     with pytest.raises(ValueError, match="no probe with pooling 'max'"):
         probe_summary(doc, "max")
+
+
+def test_probe_sentence_names_layer_zero_the_best_layer_and_the_twin():
+    from redundancy.probe import probe_sentence
+
+    probe = {"pretrained": {"accuracy": [0.15, 0.39, 0.30], "chance": 1 / 35},
+             "random_init": {"accuracy": [0.11, 0.10, 0.12], "chance": 1 / 35}}
+    assert probe_sentence(probe) == ("words probe 0.15 at layer 0, best 0.39 at layer 1; "
+                                     "random-init twin at most 0.12 (chance 0.029)")

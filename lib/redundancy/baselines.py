@@ -380,6 +380,62 @@ def schedule_scenario_table(what_if: dict[str, Any], measured: dict[str, Any] | 
     return pd.DataFrame(records).set_index("scenario")
 
 
+def front_end_step_table(study: dict[str, Any]):
+    """The cheap front-end study's step times (``benchmarks/cheap_front_end.py time``): per family
+    and task, the clip length trained on, seconds per training step with the real 7-block CNN and
+    with the cheap front end, and their ratio (below 1: the cheap one is faster)."""
+    import pandas as pd
+
+    records = [{"family": family, "task": task, "clip s": row["clip_seconds"], "real CNN s/step": row["real_s"],
+                "cheap front end s/step": row["cheap_s"], "ratio": row["ratio"]}
+               for family, tasks in study["step"]["families"].items() for task, row in tasks.items()]
+    return pd.DataFrame(records).set_index(["family", "task"])
+
+
+def front_end_projection_table(study: dict[str, Any]):
+    """`make models`' measured one-thread work by kind of run, and the same with each run's cost
+    scaled by the cheap front end's step ratio (``benchmarks/cheap_front_end.py time``), in hours,
+    with a last row for the whole on 2 workers."""
+    import pandas as pd
+
+    projection = study["step"]["projection"]
+    measured, cheap = projection["measured_work_s"], projection["cheap_work_s"]
+    records = [{"runs": kind, "measured work h": measured[kind] / 3600, "cheap front end work h": cheap[kind] / 3600}
+               for kind in measured]
+    records.append({"runs": "all, on 2 workers (h)", "measured work h": projection["measured_total_s"] / 2 / 3600,
+                    "cheap front end work h": projection["cheap_total_s"] / 2 / 3600})
+    return pd.DataFrame(records).set_index("runs")
+
+
+def front_end_runs_table(study: dict[str, Any], targets: dict[str, float] | None = None):
+    """The cheap front end's trained runs (``benchmarks/cheap_front_end.py train``): per family and
+    task, test accuracy against the published seed-0 model's on the same clips (paired difference
+    with its 95 % interval), best validation accuracy of each, training seconds of each and, given
+    ``targets``, whether the run reaches issue 12's target."""
+    import pandas as pd
+
+    records = []
+    for family, report in study.get("runs", {}).items():
+        for task in ("words", "speakers"):
+            if task not in report:
+                continue
+            row = report[task]
+            low, high = row["paired"]["ci95"]
+            record = {"family": family, "task": task, "published test": row["published_accuracy"],
+                      "cheap front end test": row["accuracy"],
+                      "difference [95 % CI]": f"{row['paired']['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
+                      "best validation, published / cheap": f"{row['published_best_validation_accuracy']:.3f} / "
+                                                            f"{row['best_validation_accuracy']:.3f}",
+                      "training s, published / cheap": f"{row['published_train_seconds']:.0f} / "
+                                                       f"{row['train_seconds']:.0f}"}
+            if targets and task in targets:
+                record["reaches target"] = bool(row["accuracy"] >= targets[task])
+            records.append(record)
+    if not records:  # timed, not yet trained
+        return pd.DataFrame(columns=["family", "task"]).set_index(["family", "task"])
+    return pd.DataFrame(records).set_index(["family", "task"])
+
+
 def confusion_matrix(folder: str | Path, n_classes: int) -> np.ndarray:
     """Row-normalised confusion matrix (true x predicted) of a fine-tuned model's test predictions."""
     data = np.load(Path(folder) / "test_predictions.npz")

@@ -9,6 +9,7 @@ for tests). Nothing downstream hard-codes a size: it reads it from the profile.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,47 @@ FAMILIES: tuple[str, ...] = ("wav2vec2", "hubert", "wavlm")
 #: CNN feature encoder geometry of every real checkpoint: 20 ms frames (stride 320) at 16 kHz.
 CONV_KERNEL: tuple[int, ...] = (10, 3, 3, 3, 3, 2, 2)
 CONV_STRIDE: tuple[int, ...] = (5, 2, 2, 2, 2, 2, 2)
+#: The real encoders' frames: one every 320 samples (20 ms), each seeing 400 samples (25 ms).
+#: Pre-training computes its MFCC targets at exactly these frames, so every tiny encoder keeps them.
+FRAME_STRIDE = 320
+FRAME_WINDOW = 400
+#: Front-end settings added after models were published, at the values that train as before (left
+#: out of recipes and cache keys at these values, so that adding them made nothing stale).
+FRONT_END_DEFAULTS: dict[str, tuple[int, ...]] = {"conv_kernel": CONV_KERNEL, "conv_stride": CONV_STRIDE}
+
+
+def encoder_frames(n_samples: int, kernels: tuple[int, ...], strides: tuple[int, ...]) -> int:
+    """Frames a stack of unpadded 1-D convolutions makes of ``n_samples`` (as transformers counts)."""
+    for kernel, stride in zip(kernels, strides):
+        n_samples = (n_samples - kernel) // stride + 1
+    return n_samples
+
+
+def check_front_end(conv_dim: tuple[int, ...], kernels: tuple[int, ...], strides: tuple[int, ...]) -> None:
+    """Raise ``ValueError`` unless the CNN encoder makes the real encoders' frames for every length.
+
+    Another geometry (a cheaper front end, ``benchmarks/cheap_front_end.py``) is allowed when it
+    gives exactly ``(n - FRAME_WINDOW) // FRAME_STRIDE + 1`` frames of ``n`` samples, which is what
+    pre-training's targets and crops assume.
+    """
+    if not (len(conv_dim) == len(kernels) == len(strides)) or not kernels:
+        raise ValueError(f"CNN encoder: conv_dim, conv_kernel and conv_stride need one entry per block, got "
+                         f"{len(conv_dim)}, {len(kernels)} and {len(strides)}")
+    if min(kernels) < 1 or min(strides) < 1 or min(conv_dim) < 1:
+        raise ValueError(f"CNN encoder: sizes must be positive, got kernels {kernels}, strides {strides}, "
+                         f"channels {conv_dim}")
+    if math.prod(strides) != FRAME_STRIDE:
+        raise ValueError(f"CNN encoder with strides {strides}: their product is {math.prod(strides)}, "
+                         f"not the real encoders' frame stride of {FRAME_STRIDE} samples")
+    # with the strides multiplying to FRAME_STRIDE, one more stride of samples is one more frame,
+    # so two strides' worth of lengths decide every length
+    for n_samples in range(FRAME_WINDOW, FRAME_WINDOW + 2 * FRAME_STRIDE):
+        expected = (n_samples - FRAME_WINDOW) // FRAME_STRIDE + 1
+        if encoder_frames(n_samples, kernels, strides) != expected:
+            raise ValueError(
+                f"CNN encoder with kernels {kernels} and strides {strides} makes "
+                f"{encoder_frames(n_samples, kernels, strides)} frames of {n_samples} samples, not {expected}: "
+                f"it must keep the real encoders' {FRAME_WINDOW}-sample frames every {FRAME_STRIDE} samples")
 
 
 @dataclass(frozen=True)
@@ -60,10 +102,16 @@ class ModelConfig:
     num_attention_heads: int = 4
     intermediate_size: int = 384
     conv_dim: tuple[int, ...] = (64, 64, 64, 64, 64, 64, 64)
+    # The real kernels and strides; another front end must keep their frames (check_front_end).
+    conv_kernel: tuple[int, ...] = CONV_KERNEL
+    conv_stride: tuple[int, ...] = CONV_STRIDE
     num_conv_pos_embeddings: int = 32
     num_conv_pos_embedding_groups: int = 4
     # wav2vec2 quantizer, 2 groups: larger codebooks (64+) left the tiny model at chance level
     num_codevectors_per_group: int = 8  # (the real models: 320)
+
+    def __post_init__(self) -> None:
+        check_front_end(tuple(self.conv_dim), tuple(self.conv_kernel), tuple(self.conv_stride))
 
 
 @dataclass(frozen=True)

@@ -48,13 +48,12 @@ def tiny_config(family: str, model_cfg: Any) -> Any:
     """A small configuration of a family's real architecture, sized by a profile's ``ModelConfig``.
 
     It keeps what makes each family itself: the 7-layer CNN feature encoder with the real kernels
-    and strides (20 ms frames), the positional convolution, post-LN transformer blocks like the base
+    and strides (20 ms frames; a profile may give another stack with the same frames, see
+    :func:`redundancy.config.check_front_end`), the positional convolution, post-LN transformer blocks like the base
     models, and for WavLM the gated relative position bias. ``layerdrop`` is 0 so that train mode
     never drops blocks (transformers defaults to 0.1).
     """
     from transformers import HubertConfig, Wav2Vec2Config, WavLMConfig
-
-    from .config import CONV_KERNEL, CONV_STRIDE
 
     classes = {"wav2vec2": Wav2Vec2Config, "hubert": HubertConfig, "wavlm": WavLMConfig}
     if family not in classes:
@@ -65,8 +64,8 @@ def tiny_config(family: str, model_cfg: Any) -> Any:
         num_attention_heads=model_cfg.num_attention_heads,
         intermediate_size=model_cfg.intermediate_size,
         conv_dim=tuple(model_cfg.conv_dim),
-        conv_kernel=CONV_KERNEL,
-        conv_stride=CONV_STRIDE,
+        conv_kernel=tuple(model_cfg.conv_kernel),
+        conv_stride=tuple(model_cfg.conv_stride),
         conv_bias=False,
         feat_extract_norm="group",
         do_stable_layer_norm=False,

@@ -42,13 +42,12 @@ import torch
 from torch import nn
 
 from . import cache
-from .config import FAMILIES, ModelConfig, PretrainConfig, load_profile, resolve_device
+from .config import (FAMILIES, FRAME_STRIDE, FRAME_WINDOW, FRONT_END_DEFAULTS, ModelConfig, PretrainConfig,
+                     load_profile, resolve_device)
 from .models import tiny_config
 from .preprocess import prepare_inputs
 
 from .audio import SAMPLE_RATE
-FRAME_STRIDE = 320  # samples per output frame of the CNN encoder (20 ms)
-FRAME_WINDOW = 400  # receptive field of the CNN encoder (25 ms)
 HUBERT_TEMPERATURE = 0.1  # cosine-logit temperature of HuBERT's predictor (Hsu et al. 2021, sec. 3)
 MIN_MASKS = 2  # at least two masked spans per utterance, as fairseq/transformers do
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -487,7 +486,8 @@ def save_checkpoint(path: Path, module: nn.Module, optimizer: Any, scheduler: An
 def stage_config(family: str, model_cfg: ModelConfig, pcfg: PretrainConfig) -> dict[str, Any]:
     """What the checkpoint depends on: the family, the model sizes and the pre-training recipe
     (not which models a profile studies, nor where analyses read them from)."""
-    model = {k: v for k, v in model_cfg.__dict__.items() if k not in ("families", "hub_names", "source")}
+    model = {k: v for k, v in model_cfg.__dict__.items() if k not in ("families", "hub_names", "source")
+             and not (k in FRONT_END_DEFAULTS and tuple(v) == FRONT_END_DEFAULTS[k])}
     return {"family": family, "model": model, "pretrain": pcfg}
 
 

@@ -123,3 +123,13 @@ def probe_summary(doc: dict[str, Any], pooling: str = "mean+std") -> Any:
         raise ValueError(f"no probe with pooling {pooling!r} in this study")
     table = pd.DataFrame(rows).T
     return table.astype({"best layer": int})
+
+
+def probe_sentence(probe: dict[str, Any]) -> str:
+    """A backbone's per-layer words probe in one line (``make_models.backbone_probe``'s result):
+    layer 0, the best layer and the best its random-init twin reaches. Pre-training made the
+    transformer useful when the best layer rises above layer 0 and above the twin."""
+    trained, twin = probe["pretrained"]["accuracy"], probe["random_init"]["accuracy"]
+    best = int(np.argmax(trained))
+    return (f"words probe {trained[0]:.2f} at layer 0, best {trained[best]:.2f} at layer {best}; "
+            f"random-init twin at most {max(twin):.2f} (chance {probe['pretrained']['chance']:.3f})")

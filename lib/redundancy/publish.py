@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .paths import project_root
+from .config import FRONT_END_DEFAULTS
 
 MODELS_ENV = "REDUNDANCY_MODELS"
 PROVENANCE_FILE = "provenance.json"
@@ -66,7 +67,9 @@ ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier")
                                                ("finetune", "dropout"): None,
                                                ("finetune", "frozen_cnn_blocks"): 0,
                                                ("finetune", "pooling"): "mean",
-                                               ("finetune", "train_crop_seconds"): 0.0}
+                                               ("finetune", "train_crop_seconds"): 0.0,
+                                               **{("model", name): list(value)
+                                                  for name, value in FRONT_END_DEFAULTS.items()}}
 #: The same for whole profile fields added to the recipe later (``Profile.task_finetune``).
 ADDED_PARTS: dict[str, Any] = {"task_finetune": (), "family_task_finetune": ()}
 
