@@ -280,8 +280,8 @@ if front_end is not None:
 # goes from 0.15 to 0.39. Fine-tuned with the published recipes, it reaches words 0.757 (paired
 # -0.169 [-0.190, -0.146] against the published 0.926) and speakers 0.639 (-0.237 [-0.263, -0.210]
 # against 0.876), both far below their targets. Longer pre-training or another learning rate might
-# win some of that back, but the time alone rules the route out. A cheaper front end does not bring
-# `make models` under 2 hours, and this one breaks both accuracy targets.
+# win some of that back, but not the time: this front end leaves `make models` over 2 hours, and
+# it breaks both accuracy targets.
 #
 # HuBERT ran alone for its pre-training, then its two fine-tuning runs at once, one thread each, on
 # the AMD EPYC. The step times were measured alone on the machine.
