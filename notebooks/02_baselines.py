@@ -270,9 +270,10 @@ if front_end is not None:
 # projection, transformer and head, which this front end leaves as they are, are most of the step.
 # Scaled over every run, `make models` would take about 2.2 hours on 2 workers (15,546 s of
 # one-thread work, against 24,358 s measured): still over 2 hours, and a lower bound (speakers at the
-# published training times, testing and probes not counted). The runs confirm the step ratios:
-# HuBERT's words run trained in 419 s, its speakers run in 2,461 s (the published ones: 1,103 and
-# 4,630 s, on the Intel machine).
+# published training times, testing and probes not counted). The runs agree with the step ratios:
+# HuBERT's words run trained in 419 s, against 814 s for the published recipe on this machine
+# (`make_models_time.json`), and its speakers run in 2,461 s, against 4,630 s for the published
+# model (trained on the Intel machine).
 #
 # And the front end costs far more accuracy than freezing CNN blocks did. With the same 400 steps of
 # pre-training its HuBERT learned less (masked-prediction accuracy 0.13 over its last 50 steps, the published one's 0.21),
