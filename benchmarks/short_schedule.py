@@ -23,10 +23,9 @@ from pathlib import Path
 from speakers_regularisation import record
 
 from redundancy import pipeline, publish
-from redundancy.baselines import paired_accuracy_difference
+from redundancy.baselines import schedule_trial_entry
 from redundancy.config import load_profile, with_task_epochs
 from redundancy.cpu_platform import corpus_platform
-from redundancy.finetune import read_metrics, read_validation_curve
 from redundancy.make_models import Run, run_profile, train_run
 from redundancy.paths import display_path, results_dir
 
@@ -51,26 +50,20 @@ def main() -> None:
     started = time.perf_counter()
     folder = Path(train_run(short, run, "cpu", 1))
     seconds = time.perf_counter() - started
-    new, old = read_metrics(folder), read_metrics(published)
     published_epochs = profile.finetune_for(args.task, args.model).epochs
-    accuracy, published_accuracy, difference, low, high = paired_accuracy_difference(folder, published)
-    print(f"{args.model} {args.task}, {args.epochs:g} epochs at lr {recipe.learning_rate:g}: test {accuracy:.3f} "
-          f"against the published {published_accuracy:.3f} ({published_epochs:g} "
-          f"epochs), paired {difference:+.3f} [{low:+.3f}, {high:+.3f}]; training {new['train_seconds']:.0f} s "
-          f"against {old['train_seconds']:.0f} s")
+    trial = schedule_trial_entry(folder, published, published_epochs)
+    low, high = trial["paired_difference"]["ci95"]
+    print(f"{args.model} {args.task}, {args.epochs:g} epochs at lr {recipe.learning_rate:g}: test "
+          f"{trial['test_accuracy']:.3f} against the published {trial['published']['test_accuracy']:.3f} "
+          f"({published_epochs:g} epochs), paired {trial['paired_difference']['difference']:+.3f} "
+          f"[{low:+.3f}, {high:+.3f}]; training {trial['train_seconds']:.0f} s against "
+          f"{trial['published']['train_seconds']:.0f} s")
     out = results_dir(profile.name) / "short_schedule_study.json"
     record(out, f"{args.model} {args.task}: {args.epochs:g} epochs", {
         "profile": profile.name, "model": args.model, "task": args.task, "seed": 0, "threads": 1,
-        "platform": corpus_platform(),
-        "epochs": recipe.epochs, "evaluations": recipe.evaluations, "learning_rate": recipe.learning_rate,
-        "train_crop_seconds": recipe.train_crop_seconds, "test_accuracy": accuracy, "test_ci95": new["ci95"],
-        "best_validation_accuracy": new["best_validation_accuracy"], "final_train_loss": new["final_train_loss"],
-        "validation": read_validation_curve(folder), "train_seconds": new["train_seconds"], "seconds": seconds,
-        "published": {"epochs": published_epochs,
-                      "test_accuracy": published_accuracy,
-                      "best_validation_accuracy": old["best_validation_accuracy"],
-                      "train_seconds": old["train_seconds"]},
-        "paired_difference": {"difference": difference, "ci95": [low, high]},
+        "platform": corpus_platform(), "epochs": recipe.epochs, "evaluations": recipe.evaluations,
+        "learning_rate": recipe.learning_rate, "train_crop_seconds": recipe.train_crop_seconds,
+        "seconds": seconds, **trial,
     })
     print("wrote", display_path(out))
 

@@ -7,7 +7,7 @@ from redundancy.baselines import (convergence_table, front_end_projection_table,
                                   front_end_step_table, paired_against_recorded, paired_prediction_difference,
                                   partial_freeze_table, pretraining_margins, recipe_label, recipe_study_table,
                                   recorded_family_recipe, recorded_set_differences, regularisation_study_table,
-                                  schedule_scenario_table, short_schedule_table)
+                                  schedule_scenario_table, schedule_trial_entry, short_schedule_table)
 
 
 def _run(accs, losses=(3.0, 1.0)):
@@ -198,6 +198,19 @@ def test_short_schedule_table_pairs_each_shorter_run_with_the_published_one_and_
     assert (row["training s"], row["published training s"]) == (492.0, 1103.0)
     assert not row["reaches target"]
     assert "reaches target" not in short_schedule_table({"runs": {"r": run}}).columns
+    assert "started from" not in table.columns
+
+
+def test_short_schedule_table_shows_the_starting_backbone_of_a_warm_start_run():
+    run = {"model": "hubert", "task": "speakers", "epochs": 6.0, "test_accuracy": 0.42,
+           "started_from": "hubert/words-seed0",
+           "published": {"epochs": 30.0, "test_accuracy": 0.876, "best_validation_accuracy": 0.88,
+                         "train_seconds": 4630.0, "started_from": "hubert/pretrained"},
+           "paired_difference": {"difference": -0.455, "ci95": [-0.484, -0.426]},
+           "best_validation_accuracy": 0.434, "train_seconds": 893.0}
+    row = short_schedule_table({"runs": {"hubert: 6 epochs": run}}, {"speakers": 0.80}).loc[("hubert", "speakers", 6.0)]
+    assert (row["started from"], row["published started from"]) == ("hubert/words-seed0", "hubert/pretrained")
+    assert not row["reaches target"]
 
 
 def test_schedule_scenario_table_lists_the_measured_schedule_first_then_each_scenario():
@@ -235,3 +248,28 @@ def test_the_front_end_tables_show_step_ratios_the_projected_hours_and_each_run_
     assert bool(runs.loc[("hubert", "words"), "reaches target"]) is True
     assert "reaches target" not in front_end_runs_table(study).columns
     assert front_end_runs_table({"step": study["step"]}).empty  # timed, not yet trained
+
+
+def _trained(path, predictions, labels, **metrics):
+    import json
+    folder = _folder(path, predictions, labels)
+    (path / "metrics.json").write_text(json.dumps({"ci95": [0.0, 1.0], "final_train_loss": 0.5, **metrics}))
+    (path / "train_log.json").write_text(json.dumps({"curve": [], "validation": [{"epoch": 1.0, "accuracy": 0.4}]}))
+    return folder
+
+
+def test_a_schedule_trial_entry_pairs_the_trial_with_the_published_model_and_feeds_the_table(tmp_path):
+    labels = np.arange(200) % 4
+    half = labels.copy()
+    half[:100] = (half[:100] + 1) % 4
+    trial = _trained(tmp_path / "trial", half, labels, best_validation_accuracy=0.4, train_seconds=90.0)
+    published = _trained(tmp_path / "pub", labels, labels, best_validation_accuracy=0.9, train_seconds=900.0)
+    entry = schedule_trial_entry(trial, published, 30.0)
+    assert entry["test_accuracy"] == 0.5 and entry["published"]["test_accuracy"] == 1.0
+    assert entry["paired_difference"]["difference"] == pytest.approx(-0.5)
+    assert entry["published"]["epochs"] == 30.0 and entry["validation"] == [{"epoch": 1.0, "accuracy": 0.4}]
+    row = short_schedule_table({"runs": {"t": {"model": "m", "task": "speakers", "epochs": 3.0, **entry}}}).iloc[0]
+    assert (row["training s"], row["published training s"]) == (90.0, 900.0)
+    with pytest.raises(ValueError, match="different clips"):
+        schedule_trial_entry(_trained(tmp_path / "other", labels[:100], labels[:100], best_validation_accuracy=0.1,
+                                      train_seconds=1.0), published, 30.0)

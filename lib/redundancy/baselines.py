@@ -335,11 +335,31 @@ def regularisation_study_table(study: dict[str, Any], at_epochs: tuple[int, ...]
 ACCURACY_TARGETS = {"words": 0.90, "speakers": 0.80}
 
 
+def schedule_trial_entry(folder: str | Path, published: str | Path, published_epochs: float) -> dict[str, Any]:
+    """The measured part of a schedule trial's study entry, in the shape :func:`short_schedule_table`
+    reads: the trial's test and best validation accuracy, final train loss, validation curve and
+    training seconds, against the published model (``published_epochs`` long) on the same test
+    clips (paired). One place for it, so the trials of different benchmarks stay comparable."""
+    from .finetune import read_metrics, read_validation_curve  # torch only when a trial is read
+
+    new, old = read_metrics(Path(folder)), read_metrics(Path(published))
+    accuracy, published_accuracy, difference, low, high = paired_accuracy_difference(folder, published)
+    return {"test_accuracy": accuracy, "test_ci95": new["ci95"],
+            "best_validation_accuracy": new["best_validation_accuracy"], "final_train_loss": new["final_train_loss"],
+            "validation": read_validation_curve(Path(folder)), "train_seconds": new["train_seconds"],
+            "published": {"epochs": published_epochs, "test_accuracy": published_accuracy,
+                          "best_validation_accuracy": old["best_validation_accuracy"],
+                          "train_seconds": old["train_seconds"]},
+            "paired_difference": {"difference": difference, "ci95": [low, high]}}
+
+
 def short_schedule_table(study: dict[str, Any], targets: dict[str, float] | None = None):
     """The short-schedule study (``benchmarks/short_schedule.py``): per family, task and number of
     epochs, test accuracy against the published seed-0 model's on the same clips (paired difference
     with its 95 % interval), best validation accuracy of each, both training times, and, given
-    ``targets`` (task -> the accuracy issue 12 asks for), whether the shorter run still reaches it."""
+    ``targets`` (task -> the accuracy issue 12 asks for), whether the shorter run still reaches it.
+    The warm-start study (``benchmarks/speakers_warm_start.py``) has the same shape; its runs say
+    which backbone each run started from, and the table then shows it."""
     import pandas as pd
 
     records = []
@@ -347,6 +367,8 @@ def short_schedule_table(study: dict[str, Any], targets: dict[str, float] | None
         low, high = run["paired_difference"]["ci95"]
         published = run["published"]
         record = {"family": run["model"], "task": run["task"], "epochs": run["epochs"],
+                  **({"started from": run["started_from"], "published started from": published["started_from"]}
+                     if "started_from" in run else {}),
                   "published epochs": published["epochs"], "test": run["test_accuracy"],
                   "published test": published["test_accuracy"],
                   "difference [95 % CI]": f"{run['paired_difference']['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
