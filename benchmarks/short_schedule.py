@@ -10,14 +10,17 @@ model on the same test clips (paired bootstrap), with both training times. Into 
 is published. Usage (one thread; two runs at once on 2 cores):
 
     python benchmarks/short_schedule.py --model hubert --task speakers --epochs 16
+    python benchmarks/short_schedule.py --model hubert --task words --epochs 2 --batch-size 8
 
-Adds an entry to ``results/<profile>/short_schedule_study.json`` (one per family, task and epochs).
+``--batch-size`` (and ``--learning-rate``) change the batch (and the rate) too: a smaller batch makes
+more updates per epoch for about the same compute per epoch. Adds an entry to
+``results/<profile>/short_schedule_study.json`` (one per family, task, epochs, batch and rate).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import dataclasses
 from pathlib import Path
 
 from speakers_regularisation import record
@@ -36,34 +39,48 @@ def main() -> None:
     parser.add_argument("--model", default="hubert", help="family")
     parser.add_argument("--task", default="speakers", choices=("words", "speakers"))
     parser.add_argument("--epochs", type=float, required=True)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the published recipe's")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: the one make models resolves")
     args = parser.parse_args()
     profile = load_profile(args.profile)
     if args.model not in profile.model.families:
         raise SystemExit(f"unknown family {args.model!r}; the {profile.name} profile has {list(profile.model.families)}")
     short = with_task_epochs(profile, args.model, args.task, args.epochs)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise SystemExit(f"--batch-size must be at least 1, not {args.batch_size}")
+    if args.learning_rate is not None and not args.learning_rate > 0:
+        raise SystemExit(f"--learning-rate must be positive, not {args.learning_rate}")
+    changes = tuple((name, value) for name, value in (("batch_size", args.batch_size), ("learning_rate", args.learning_rate))
+                    if value is not None)
+    if changes:  # a task's own learning rate wins over the run's (make_models.run_profile), so set it here
+        short = dataclasses.replace(short, family_task_finetune=short.family_task_finetune + ((args.model, args.task, changes),))
+    rate = args.learning_rate if args.learning_rate is not None else publish.chosen_learning_rate(profile.name, args.model)
     backbone = pipeline.published_dir(profile, args.model, "pretrained")
     published = publish.model_path(profile.name, args.model, args.task, 0)
     publish.check_published(published, profile, weights=False)
-    run = Run(args.model, args.task, 0, learning_rate=publish.chosen_learning_rate(profile.name, args.model),
-              backbone=str(backbone))
+    run = Run(args.model, args.task, 0, learning_rate=rate, backbone=str(backbone))
     recipe = run_profile(short, run).finetune
-    started = time.perf_counter()
+    published_recipe = run_profile(profile, dataclasses.replace(
+        run, learning_rate=publish.chosen_learning_rate(profile.name, args.model))).finetune
     folder = Path(train_run(short, run, "cpu", 1))
-    seconds = time.perf_counter() - started
     published_epochs = profile.finetune_for(args.task, args.model).epochs
     trial = schedule_trial_entry(folder, published, published_epochs)
     low, high = trial["paired_difference"]["ci95"]
-    print(f"{args.model} {args.task}, {args.epochs:g} epochs at lr {recipe.learning_rate:g}: test "
+    print(f"{args.model} {args.task}, {args.epochs:g} epochs, batch {recipe.batch_size}, lr {recipe.learning_rate:g}: test "
           f"{trial['test_accuracy']:.3f} against the published {trial['published']['test_accuracy']:.3f} "
           f"({published_epochs:g} epochs), paired {trial['paired_difference']['difference']:+.3f} "
           f"[{low:+.3f}, {high:+.3f}]; training {trial['train_seconds']:.0f} s against "
           f"{trial['published']['train_seconds']:.0f} s")
     out = results_dir(profile.name) / "short_schedule_study.json"
-    record(out, f"{args.model} {args.task}: {args.epochs:g} epochs", {
+    key = f"{args.model} {args.task}: {args.epochs:g} epochs"
+    if (recipe.batch_size, recipe.learning_rate) != (published_recipe.batch_size, published_recipe.learning_rate):
+        key += f", batch {recipe.batch_size}, lr {recipe.learning_rate:g}"
+    record(out, key, {
         "profile": profile.name, "model": args.model, "task": args.task, "seed": 0, "threads": 1,
         "platform": corpus_platform(), "epochs": recipe.epochs, "evaluations": recipe.evaluations,
-        "learning_rate": recipe.learning_rate, "train_crop_seconds": recipe.train_crop_seconds,
-        "seconds": seconds, **trial,
+        "learning_rate": recipe.learning_rate, "batch_size": recipe.batch_size,
+        "published_batch_size": published_recipe.batch_size, "published_learning_rate": published_recipe.learning_rate,
+        "train_crop_seconds": recipe.train_crop_seconds, **trial,
     })
     print("wrote", display_path(out))
 

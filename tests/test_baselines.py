@@ -201,6 +201,20 @@ def test_short_schedule_table_pairs_each_shorter_run_with_the_published_one_and_
     assert "started from" not in table.columns
 
 
+def test_short_schedule_table_tells_runs_apart_by_batch_size_when_they_record_it():
+    published = {"epochs": 30.0, "test_accuracy": 0.876, "best_validation_accuracy": 0.88, "train_seconds": 4630.0}
+    common = {"model": "hubert", "task": "speakers", "epochs": 12.0, "published": published,
+              "paired_difference": {"difference": -0.1, "ci95": [-0.12, -0.08]}, "best_validation_accuracy": 0.7,
+              "train_seconds": 2000.0, "published_batch_size": 32, "published_learning_rate": 0.001}
+    study = {"runs": {"a": {**common, "test_accuracy": 0.70, "batch_size": 32, "learning_rate": 0.001},
+                      "b": {**common, "test_accuracy": 0.81, "batch_size": 8, "learning_rate": 0.0005}}}
+    table = short_schedule_table(study, {"speakers": 0.80})
+    small = table.loc[("hubert", "speakers", 12.0, 8)]
+    assert (small["test"], small["learning rate"], small["published batch"]) == (0.81, "0.0005", 32)
+    assert table.round(3).loc[("hubert", "speakers", 12.0, 8), "published learning rate"] == "0.001"
+    assert small["reaches target"] and not table.loc[("hubert", "speakers", 12.0, 32), "reaches target"]
+
+
 def test_short_schedule_table_shows_the_starting_backbone_of_a_warm_start_run():
     run = {"model": "hubert", "task": "speakers", "epochs": 6.0, "test_accuracy": 0.42,
            "started_from": "hubert/words-seed0",

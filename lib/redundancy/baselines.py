@@ -353,20 +353,30 @@ def schedule_trial_entry(folder: str | Path, published: str | Path, published_ep
             "paired_difference": {"difference": difference, "ci95": [low, high]}}
 
 
+def _rate_label(rate: float | None) -> str | None:
+    """A learning rate as text, so that rounding a table for display leaves it readable."""
+    return None if rate is None else f"{rate:g}"
+
+
 def short_schedule_table(study: dict[str, Any], targets: dict[str, float] | None = None):
     """The short-schedule study (``benchmarks/short_schedule.py``): per family, task and number of
     epochs, test accuracy against the published seed-0 model's on the same clips (paired difference
     with its 95 % interval), best validation accuracy of each, both training times, and, given
     ``targets`` (task -> the accuracy issue 12 asks for), whether the shorter run still reaches it.
     The warm-start study (``benchmarks/speakers_warm_start.py``) has the same shape; its runs say
-    which backbone each run started from, and the table then shows it."""
+    which backbone each run started from, and the table then shows it. Runs that record their batch
+    size (``--batch-size``) are told apart by it, with their learning rate and the published ones."""
     import pandas as pd
 
     records = []
+    batched = any("batch_size" in run for run in study["runs"].values())
     for run in study["runs"].values():
         low, high = run["paired_difference"]["ci95"]
         published = run["published"]
         record = {"family": run["model"], "task": run["task"], "epochs": run["epochs"],
+                  **({"batch": run.get("batch_size"), "learning rate": _rate_label(run.get("learning_rate")),
+                      "published batch": run.get("published_batch_size"),
+                      "published learning rate": _rate_label(run.get("published_learning_rate"))} if batched else {}),
                   **({"started from": run["started_from"], "published started from": published["started_from"]}
                      if "started_from" in run else {}),
                   "published epochs": published["epochs"], "test": run["test_accuracy"],
@@ -378,7 +388,7 @@ def short_schedule_table(study: dict[str, Any], targets: dict[str, float] | None
         if targets and run["task"] in targets:
             record["reaches target"] = bool(run["test_accuracy"] >= targets[run["task"]])
         records.append(record)
-    return pd.DataFrame(records).set_index(["family", "task", "epochs"]).sort_index()
+    return pd.DataFrame(records).set_index(["family", "task", "epochs", *(["batch"] if batched else [])]).sort_index()
 
 
 def schedule_scenario_table(what_if: dict[str, Any], measured: dict[str, Any] | None = None):
