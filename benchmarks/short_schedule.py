@@ -27,7 +27,7 @@ from speakers_regularisation import record
 
 from redundancy import pipeline, publish
 from redundancy.baselines import schedule_trial_entry
-from redundancy.config import load_profile, with_task_epochs
+from redundancy.config import load_profile, with_task_changes, with_task_epochs
 from redundancy.cpu_platform import corpus_platform
 from redundancy.make_models import Run, run_profile, train_run
 from redundancy.paths import display_path, results_dir
@@ -50,18 +50,17 @@ def main() -> None:
         raise SystemExit(f"--batch-size must be at least 1, not {args.batch_size}")
     if args.learning_rate is not None and not args.learning_rate > 0:
         raise SystemExit(f"--learning-rate must be positive, not {args.learning_rate}")
-    changes = tuple((name, value) for name, value in (("batch_size", args.batch_size), ("learning_rate", args.learning_rate))
-                    if value is not None)
-    if changes:  # a task's own learning rate wins over the run's (make_models.run_profile), so set it here
-        short = dataclasses.replace(short, family_task_finetune=short.family_task_finetune + ((args.model, args.task, changes),))
-    rate = args.learning_rate if args.learning_rate is not None else publish.chosen_learning_rate(profile.name, args.model)
+    short = with_task_changes(short, args.model, args.task, **{
+        name: value for name, value in (("batch_size", args.batch_size), ("learning_rate", args.learning_rate))
+        if value is not None})
+    published_rate = publish.chosen_learning_rate(profile.name, args.model)
+    rate = args.learning_rate if args.learning_rate is not None else published_rate
     backbone = pipeline.published_dir(profile, args.model, "pretrained")
     published = publish.model_path(profile.name, args.model, args.task, 0)
     publish.check_published(published, profile, weights=False)
     run = Run(args.model, args.task, 0, learning_rate=rate, backbone=str(backbone))
     recipe = run_profile(short, run).finetune
-    published_recipe = run_profile(profile, dataclasses.replace(
-        run, learning_rate=publish.chosen_learning_rate(profile.name, args.model))).finetune
+    published_recipe = run_profile(profile, dataclasses.replace(run, learning_rate=published_rate)).finetune
     folder = Path(train_run(short, run, "cpu", 1))
     published_epochs = profile.finetune_for(args.task, args.model).epochs
     trial = schedule_trial_entry(folder, published, published_epochs)

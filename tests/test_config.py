@@ -252,3 +252,18 @@ def test_the_front_end_settings_leave_the_published_recipes_and_cache_keys_as_th
     assert publish.recipe(cheap, "words", "hubert")["model"]["conv_kernel"] == [240, 2]
     assert publish.recipe_hash(cheap, "words", "hubert") != publish.recipe_hash(profile, "words", "hubert")
     assert stage_config("hubert", cheap.model, cheap.pretrain)["model"]["conv_stride"] == (160, 2)
+
+
+def test_task_changes_change_one_recipe_and_a_rate_set_there_wins_over_the_runs():
+    """``with_task_changes`` (benchmarks/short_schedule.py --batch-size/--learning-rate): the changes
+    apply to one family's task, after those it has, and a rate set there is the one a run trains with."""
+    from redundancy.config import with_task_changes
+    from redundancy.make_models import Run, run_profile
+
+    mini = load_profile("mini")
+    assert with_task_changes(mini, "hubert", "words") is mini
+    small = with_task_changes(mini, "hubert", "speakers", batch_size=8, learning_rate=5e-4)
+    recipe = small.finetune_for("speakers", "hubert")
+    assert (recipe.batch_size, recipe.learning_rate, recipe.train_crop_seconds) == (8, 5e-4, 0.75)
+    assert small.finetune_for("speakers", "wavlm") == mini.finetune_for("speakers", "wavlm")
+    assert run_profile(small, Run("hubert", "speakers", 0, learning_rate=1e-3)).finetune.learning_rate == 5e-4

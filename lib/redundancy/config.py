@@ -536,7 +536,16 @@ def with_task_epochs(profile: Profile, family: str, task: str, epochs: float) ->
         raise ValueError(f"epochs must be positive, not {epochs}")
     recipe = profile.finetune_for(task, family)
     evaluations = max(1, round(recipe.evaluations * epochs / recipe.epochs))
-    change = (family, task, (("epochs", float(epochs)), ("evaluations", evaluations)))
+    return with_task_changes(profile, family, task, epochs=float(epochs), evaluations=evaluations)
+
+
+def with_task_changes(profile: Profile, family: str, task: str, **changes: Any) -> Profile:
+    """``profile`` with one family's ``task`` recipe changed (``FinetuneConfig`` fields), after the
+    changes it already has: a study's variant of the published recipe. A rate set here wins over a
+    run's own, as the task's recipe does (``make_models.run_profile``)."""
+    if not changes:
+        return profile
+    change = (family, task, tuple(changes.items()))
     return dataclasses.replace(profile, family_task_finetune=profile.family_task_finetune + (change,))
 
 
