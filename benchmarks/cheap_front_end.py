@@ -147,6 +147,7 @@ def compare(folder: Path, published: Path) -> dict[str, Any]:
             "train_seconds": new.get("train_seconds"), "published_accuracy": old["accuracy"],
             "published_best_validation_accuracy": old.get("best_validation_accuracy"),
             "published_train_seconds": old.get("train_seconds"),
+            "published_resumed": bool(old.get("resumed")),  # then its seconds are only its last stretch
             "paired": {"difference": difference, "ci95": [low, high]}}
 
 

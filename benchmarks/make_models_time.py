@@ -16,9 +16,10 @@ a lower bound. Usage (alone on the machine; about 25 minutes here):
     python benchmarks/make_models_time.py [--profile mini] [--family hubert] [--jobs 2]
     python benchmarks/make_models_time.py --reuse-measured   # new speakers times, the same run costs
     python benchmarks/make_models_time.py --reuse-measured --epochs words=2 speakers=16 --no-sweep
+    python benchmarks/make_models_time.py --reuse-measured --epochs words=1.5 speakers=18 wavlm:speakers=22
 
 Writes ``results/<profile>/make_models_time.json``. With ``--epochs`` (a task's runs, its controls
-included, cost in proportion to their epochs, since a step costs the same) or ``--no-sweep`` (the
+included, or one family's, cost in proportion to their epochs, since a step costs the same) or ``--no-sweep`` (the
 learning rates taken from the recorded sweep instead of swept again), it estimates a recipe that was
 not run as a whole and writes ``make_models_time_what_if.json`` instead.
 """
@@ -87,17 +88,33 @@ def reused_costs(out: Path, family: str, jobs: int, any_cpu: bool = False) -> tu
 
 
 def epoch_changes(pairs: list[str]) -> dict[str, float]:
-    """``["words=2", "speakers=16"]`` -> {"words": 2.0, "speakers": 16.0}."""
+    """``["words=2", "speakers=16", "wavlm:speakers=22"]`` -> {"words": 2.0, "speakers": 16.0,
+    "wavlm:speakers": 22.0}: a task's epochs for every family, or (``FAMILY:TASK``) for one family."""
     changes = {}
     for pair in pairs:
-        task, _, epochs = pair.partition("=")
+        target, _, epochs = pair.partition("=")
         try:
-            changes[task] = float(epochs)
+            changes[target] = float(epochs)
         except ValueError:
-            raise SystemExit(f"--epochs takes TASK=EPOCHS pairs, not {pair!r}") from None
-        if changes[task] <= 0:
-            raise SystemExit(f"--epochs: {task} needs a positive number of epochs, not {epochs}")
+            raise SystemExit(f"--epochs takes [FAMILY:]TASK=EPOCHS pairs, not {pair!r}") from None
+        if changes[target] <= 0:
+            raise SystemExit(f"--epochs: {target} needs a positive number of epochs, not {epochs}")
     return changes
+
+
+def unknown_targets(changes: dict[str, float], profile: Profile) -> list[str]:
+    """The ``[FAMILY:]TASK`` keys of ``changes`` that name a task or family the profile lacks."""
+    unknown = []
+    for target in changes:
+        family, _, task = target.rpartition(":")
+        if task not in profile.finetune.tasks or (family and family not in profile.model.families):
+            unknown.append(target)
+    return sorted(unknown)
+
+
+def scaled_epochs(changes: dict[str, float], family: str, task: str) -> float | None:
+    """The epochs ``changes`` give ``family``'s ``task`` runs (its own entry first), or None."""
+    return changes.get(f"{family}:{task}", changes.get(task))
 
 
 def main() -> None:
@@ -108,16 +125,17 @@ def main() -> None:
     parser.add_argument("--reuse-measured", action="store_true",
                         help="take the run costs from the last results file and redo only the published "
                              "speakers times and the layout (after a new speakers recipe; seconds)")
-    parser.add_argument("--epochs", nargs="*", default=[], metavar="TASK=EPOCHS",
-                        help="what if a task trained this many epochs (its runs' costs scale with them)")
+    parser.add_argument("--epochs", nargs="*", default=[], metavar="[FAMILY:]TASK=EPOCHS",
+                        help="what if a task (of one family) trained this many epochs (its runs' costs scale with them)")
     parser.add_argument("--no-sweep", action="store_true", help="what if the learning rates were not swept again")
     args = parser.parse_args()
     profile = load_profile(args.profile)
     out = results_dir(profile.name) / "make_models_time.json"
     what_if = epoch_changes(args.epochs)
-    unknown = sorted(set(what_if) - set(profile.finetune.tasks))
+    unknown = unknown_targets(what_if, profile)
     if unknown:
-        raise SystemExit(f"--epochs: unknown tasks {unknown}; the {profile.name} profile has {list(profile.finetune.tasks)}")
+        raise SystemExit(f"--epochs: unknown {unknown}; the {profile.name} profile has the tasks "
+                         f"{list(profile.finetune.tasks)} and the families {list(profile.model.families)}")
     seconds, measured_on = (reused_costs(out, args.family, args.jobs, any_cpu=bool(what_if or args.no_sweep))
                             if args.reuse_measured
                             else (measure_costs(profile, args.family, args.jobs), corpus_platform()))
@@ -132,9 +150,10 @@ def main() -> None:
 
     def cost(run: Run) -> float:
         measured = speakers[run.family]["train"] if run.state == "speakers" else costs[run_kind(run)]
-        if run.state not in what_if:
+        epochs = scaled_epochs(what_if, run.family, run.state)
+        if epochs is None:
             return measured
-        return measured * what_if[run.state] / profile.finetune_for(run.state, run.family).epochs
+        return measured * epochs / profile.finetune_for(run.state, run.family).epochs
 
     runs = planned_runs(profile)
     backbones = {r.family: r for r in runs if r.state == "pretrained"}

@@ -82,6 +82,7 @@ def main() -> None:
                          "published_accuracy": old["accuracy"],
                          "published_best_validation_accuracy": old.get("best_validation_accuracy"),
                          "published_train_seconds": old.get("train_seconds"),
+                         "published_resumed": bool(old.get("resumed")),  # then its seconds are only its last stretch
                          "paired": paired_difference(Path(folder), published)})
             print(json.dumps(rows[-1]), flush=True)
     out = results_dir(profile.name) / "partial_cnn_freeze_study.json"

@@ -7,7 +7,8 @@ from redundancy.baselines import (convergence_table, front_end_projection_table,
                                   front_end_step_table, paired_against_recorded, paired_prediction_difference,
                                   partial_freeze_table, pretraining_margins, recipe_label, recipe_study_table,
                                   recorded_family_recipe, recorded_set_differences, regularisation_study_table,
-                                  schedule_scenario_table, schedule_trial_entry, short_schedule_table)
+                                  scenario_epochs, schedule_scenario_table, schedule_trial_entry,
+                                  short_schedule_table)
 
 
 def _run(accs, losses=(3.0, 1.0)):
@@ -215,6 +216,23 @@ def test_short_schedule_table_tells_runs_apart_by_batch_size_when_they_record_it
     assert small["reaches target"] and not table.loc[("hubert", "speakers", 12.0, 32), "reaches target"]
 
 
+def test_short_schedule_table_tells_runs_apart_by_seed_and_control_when_any_run_has_them():
+    published = {"epochs": 3.0, "test_accuracy": 0.93, "best_validation_accuracy": 0.93, "train_seconds": 800.0}
+    common = {"model": "hubert", "task": "words", "epochs": 2.0, "published": published,
+              "paired_difference": {"difference": 0.0, "ci95": [-0.01, 0.01]}, "best_validation_accuracy": 0.9,
+              "train_seconds": 500.0}
+    study = {"runs": {"a": {**common, "test_accuracy": 0.91, "seed": 0, "control": None},
+                      "b": {**common, "test_accuracy": 0.92, "seed": 1, "control": None},
+                      "c": {**common, "test_accuracy": 0.89, "seed": 0, "control": "random-trainable-cnn"},
+                      "d": {**common, "test_accuracy": 0.90}}}  # recorded before seeds and controls were
+    table = short_schedule_table(study, {"words": 0.90})
+    assert table.index.names == ["family", "task", "model", "seed", "epochs"]
+    assert table.loc[("hubert", "words", "pre-trained", 1, 2.0), "test"] == 0.92
+    assert table.loc[("hubert", "words", "random-trainable-cnn", 0, 2.0), "test"] == 0.89
+    assert len(table.loc[("hubert", "words", "pre-trained", 0, 2.0)]) == 2  # a and d
+    assert short_schedule_table({"runs": {"d": study["runs"]["d"]}}).index.names == ["family", "task", "epochs"]
+
+
 def test_short_schedule_table_shows_the_starting_backbone_of_a_warm_start_run():
     run = {"model": "hubert", "task": "speakers", "epochs": 6.0, "test_accuracy": 0.42,
            "started_from": "hubert/words-seed0",
@@ -241,6 +259,13 @@ def test_schedule_scenario_table_lists_the_measured_schedule_first_then_each_sce
     assert list(schedule_scenario_table(what_if).index) == ["no sweep", "speakers=8 no sweep"]
 
 
+def test_a_scenario_with_one_familys_own_epochs_shows_them_beside_the_common_ones():
+    assert scenario_epochs({"speakers": 18.0, "wavlm:speakers": 22.0}, "speakers", 30.0) == "18 (wavlm 22)"
+    assert scenario_epochs({"wavlm:speakers": 22.0}, "speakers", 30.0) == "30 (wavlm 22)"
+    assert scenario_epochs({"wavlm:speakers": 22.0}, "words", 3.0) == 3.0
+    assert scenario_epochs({}, "words", 3.0) == 3.0
+
+
 def test_the_front_end_tables_show_step_ratios_the_projected_hours_and_each_run_against_its_published_one():
     study = {"step": {"families": {"hubert": {"words": {"clip_seconds": 1.0, "real_s": 0.5, "cheap_s": 0.3, "ratio": 0.6}}},
                       "projection": {"measured_work_s": {"words": 7200.0, "speakers": 3600.0},
@@ -259,6 +284,8 @@ def test_the_front_end_tables_show_step_ratios_the_projected_hours_and_each_run_
     runs = front_end_runs_table(study, {"words": 0.90})
     assert runs.loc[("hubert", "words"), "difference [95 % CI]"] == "-0.016 [-0.030, -0.002]"
     assert runs.loc[("hubert", "words"), "training s, published / cheap"] == "800 / 500"
+    study["runs"]["hubert"]["words"]["published_resumed"] = True  # its 800 s are only its last stretch
+    assert front_end_runs_table(study).loc[("hubert", "words"), "training s, published / cheap"] == "resumed / 500"
     assert bool(runs.loc[("hubert", "words"), "reaches target"]) is True
     assert "reaches target" not in front_end_runs_table(study).columns
     assert front_end_runs_table({"step": study["step"]}).empty  # timed, not yet trained
@@ -284,6 +311,13 @@ def test_a_schedule_trial_entry_pairs_the_trial_with_the_published_model_and_fee
     assert entry["published"]["epochs"] == 30.0 and entry["validation"] == [{"epoch": 1.0, "accuracy": 0.4}]
     row = short_schedule_table({"runs": {"t": {"model": "m", "task": "speakers", "epochs": 3.0, **entry}}}).iloc[0]
     assert (row["training s"], row["published training s"]) == (90.0, 900.0)
+    assert entry["resumed"] is False and entry["published"]["resumed"] is False
+    resumed = _trained(tmp_path / "resumed", labels, labels, best_validation_accuracy=0.9, train_seconds=190.0,
+                       resumed=True)  # its seconds cover only the stretch after the resume
+    entry = schedule_trial_entry(trial, resumed, 30.0)
+    assert entry["published"]["resumed"] is True and entry["published"]["train_seconds"] == 190.0
+    row = short_schedule_table({"runs": {"t": {"model": "m", "task": "speakers", "epochs": 3.0, **entry}}}).iloc[0]
+    assert row["training s"] == 90.0 and row["published training s"] is None
     with pytest.raises(ValueError, match="different clips"):
         schedule_trial_entry(_trained(tmp_path / "other", labels[:100], labels[:100], best_validation_accuracy=0.1,
                                       train_seconds=1.0), published, 30.0)

@@ -339,7 +339,9 @@ def schedule_trial_entry(folder: str | Path, published: str | Path, published_ep
     """The measured part of a schedule trial's study entry, in the shape :func:`short_schedule_table`
     reads: the trial's test and best validation accuracy, final train loss, validation curve and
     training seconds, against the published model (``published_epochs`` long) on the same test
-    clips (paired). One place for it, so the trials of different benchmarks stay comparable."""
+    clips (paired). One place for it, so the trials of different benchmarks stay comparable. A run
+    that resumed (an interrupted run, or the chosen rate's run continuing its sweep prefix) counts
+    only its last stretch in ``train_seconds``; ``resumed`` says so, and the table leaves it out."""
     from .finetune import read_metrics, read_validation_curve  # torch only when a trial is read
 
     new, old = read_metrics(Path(folder)), read_metrics(Path(published))
@@ -347,10 +349,21 @@ def schedule_trial_entry(folder: str | Path, published: str | Path, published_ep
     return {"test_accuracy": accuracy, "test_ci95": new["ci95"],
             "best_validation_accuracy": new["best_validation_accuracy"], "final_train_loss": new["final_train_loss"],
             "validation": read_validation_curve(Path(folder)), "train_seconds": new["train_seconds"],
+            "resumed": bool(new.get("resumed")),
             "published": {"epochs": published_epochs, "test_accuracy": published_accuracy,
                           "best_validation_accuracy": old["best_validation_accuracy"],
-                          "train_seconds": old["train_seconds"]},
+                          "train_seconds": old["train_seconds"], "resumed": bool(old.get("resumed"))},
             "paired_difference": {"difference": difference, "ci95": [low, high]}}
+
+
+def _whole_run_seconds(run: dict[str, Any]) -> float | None:
+    """A run's training seconds, or None when it resumed and they cover only its last stretch."""
+    return None if run.get("resumed") else run["train_seconds"]
+
+
+def _seconds_label(seconds: float, resumed: bool | None) -> str:
+    """Training seconds as text, or "resumed" when they cover only a resumed run's last stretch."""
+    return "resumed" if resumed else f"{seconds:.0f}"
 
 
 def _rate_label(rate: float | None) -> str | None:
@@ -360,20 +373,27 @@ def _rate_label(rate: float | None) -> str | None:
 
 def short_schedule_table(study: dict[str, Any], targets: dict[str, float] | None = None):
     """The short-schedule study (``benchmarks/short_schedule.py``): per family, task and number of
-    epochs, test accuracy against the published seed-0 model's on the same clips (paired difference
-    with its 95 % interval), best validation accuracy of each, both training times, and, given
+    epochs, test accuracy against the published model's of the same seed (and control) on the same clips (paired difference
+    with its 95 % interval), best validation accuracy of each, both training times (blank where a run
+    resumed and its seconds cover only its last stretch), and, given
     ``targets`` (task -> the accuracy issue 12 asks for), whether the shorter run still reaches it.
     The warm-start study (``benchmarks/speakers_warm_start.py``) has the same shape; its runs say
     which backbone each run started from, and the table then shows it. Runs that record their batch
-    size (``--batch-size``) are told apart by it, with their learning rate and the published ones."""
+    size (``--batch-size``) are told apart by it, with their learning rate and the published ones; runs
+    of other seeds (``--seed``) or of a random-init control (``--control``) by those."""
     import pandas as pd
 
     records = []
-    batched = any("batch_size" in run for run in study["runs"].values())
-    for run in study["runs"].values():
+    runs = study["runs"].values()
+    batched = any("batch_size" in run for run in runs)
+    seeded = any(run.get("seed", 0) for run in runs)
+    controlled = any(run.get("control") for run in runs)
+    for run in runs:
         low, high = run["paired_difference"]["ci95"]
         published = run["published"]
         record = {"family": run["model"], "task": run["task"], "epochs": run["epochs"],
+                  **({"model": run.get("control") or "pre-trained"} if controlled else {}),
+                  **({"seed": run.get("seed", 0)} if seeded else {}),
                   **({"batch": run.get("batch_size"), "learning rate": _rate_label(run.get("learning_rate")),
                       "published batch": run.get("published_batch_size"),
                       "published learning rate": _rate_label(run.get("published_learning_rate"))} if batched else {}),
@@ -384,17 +404,29 @@ def short_schedule_table(study: dict[str, Any], targets: dict[str, float] | None
                   "difference [95 % CI]": f"{run['paired_difference']['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
                   "best validation": run["best_validation_accuracy"],
                   "published best validation": published["best_validation_accuracy"],
-                  "training s": run["train_seconds"], "published training s": published["train_seconds"]}
+                  "training s": _whole_run_seconds(run), "published training s": _whole_run_seconds(published)}
         if targets and run["task"] in targets:
             record["reaches target"] = bool(run["test_accuracy"] >= targets[run["task"]])
         records.append(record)
-    return pd.DataFrame(records).set_index(["family", "task", "epochs", *(["batch"] if batched else [])]).sort_index()
+    index = ["family", "task", *(["model"] if controlled else []), *(["seed"] if seeded else []), "epochs",
+             *(["batch"] if batched else [])]
+    return pd.DataFrame(records).set_index(index).sort_index()
+
+
+def scenario_epochs(changes: dict[str, float], task: str, published: float) -> float | str:
+    """A scenario's epochs for ``task``: one number when every family trains the same, else text
+    such as ``"18 (wavlm 22)"`` (``changes`` keys are ``task`` or ``family:task``)."""
+    common = changes.get(task, published)
+    own = {key.partition(":")[0]: epochs for key, epochs in sorted(changes.items()) if key.endswith(f":{task}")}
+    if not own:
+        return common
+    return f"{common:g} (" + ", ".join(f"{family} {epochs:g}" for family, epochs in own.items()) + ")"
 
 
 def schedule_scenario_table(what_if: dict[str, Any], measured: dict[str, Any] | None = None):
     """`make models` laid out on its workers under recipes that were not run as a whole
     (``benchmarks/make_models_time.py --epochs ... --no-sweep``): per scenario, the epochs of each
-    task, whether the learning rates are swept again, one-thread work and estimated wall hours (lower
+    task (with any family's own in brackets), whether the learning rates are swept again, one-thread work and estimated wall hours (lower
     bounds), longest first, after the measured schedule (``measured``, the published recipe) when given."""
     import pandas as pd
 
@@ -406,7 +438,8 @@ def schedule_scenario_table(what_if: dict[str, Any], measured: dict[str, Any] | 
                         "wall h on 2 workers": measured["estimated_wall_seconds"] / 3600})
     for label, scenario in sorted(what_if["scenarios"].items(), key=lambda item: -item[1]["estimated_wall_seconds"]):
         records.append({"scenario": label,
-                        **{f"{task} epochs": scenario["epochs"].get(task, epochs) for task, epochs in published.items()},
+                        **{f"{task} epochs": scenario_epochs(scenario["epochs"], task, epochs)
+                           for task, epochs in published.items()},
                         "learning rates swept": scenario["sweep"], "work h": scenario["work_seconds"] / 3600,
                         "wall h on 2 workers": scenario["estimated_wall_seconds"] / 3600})
     return pd.DataFrame(records).set_index("scenario")
@@ -442,8 +475,9 @@ def front_end_projection_table(study: dict[str, Any]):
 def front_end_runs_table(study: dict[str, Any], targets: dict[str, float] | None = None):
     """The cheap front end's trained runs (``benchmarks/cheap_front_end.py train``): per family and
     task, test accuracy against the published seed-0 model's on the same clips (paired difference
-    with its 95 % interval), best validation accuracy of each, training seconds of each and, given
-    ``targets``, whether the run reaches issue 12's target."""
+    with its 95 % interval), best validation accuracy of each, training seconds of each ("resumed"
+    where a run resumed, its seconds then covering only its last stretch) and, given ``targets``,
+    whether the run reaches issue 12's target."""
     import pandas as pd
 
     records = []
@@ -458,7 +492,7 @@ def front_end_runs_table(study: dict[str, Any], targets: dict[str, float] | None
                       "difference [95 % CI]": f"{row['paired']['difference']:+.3f} [{low:+.3f}, {high:+.3f}]",
                       "best validation, published / cheap": f"{row['published_best_validation_accuracy']:.3f} / "
                                                             f"{row['best_validation_accuracy']:.3f}",
-                      "training s, published / cheap": f"{row['published_train_seconds']:.0f} / "
+                      "training s, published / cheap": f"{_seconds_label(row['published_train_seconds'], row.get('published_resumed'))} / "
                                                        f"{row['train_seconds']:.0f}"}
             if targets and task in targets:
                 record["reaches target"] = bool(row["accuracy"] >= targets[task])
