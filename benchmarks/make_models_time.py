@@ -35,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from redundancy import publish
+from redundancy.baselines import scaled_epochs, unknown_targets
 from redundancy.cache import atomic_write_json
 from redundancy.config import Profile, load_profile
 from redundancy.cpu_platform import corpus_platform
 from redundancy.finetune import read_metrics
-from redundancy.make_models import Run, planned_runs, schedule_seconds, start_order, train_run
+from redundancy.make_models import Run, planned_runs, run_kind, schedule_seconds, start_order, train_run
 from redundancy.paths import display_path, results_dir
 
 
@@ -48,11 +49,6 @@ def timed_run(profile_name: str, run: Run) -> tuple[str, float]:
     start = time.perf_counter()
     folder = train_run(load_profile(profile_name), run, "cpu", 1)
     return folder, time.perf_counter() - start
-
-
-def run_kind(run: Run) -> str:
-    """What a run's cost depends on: pre-training, a task, or a control."""
-    return run.control or run.state
 
 
 def measure_costs(profile: Profile, family: str, jobs: int) -> dict[str, dict[str, float | None]]:
@@ -100,21 +96,6 @@ def epoch_changes(pairs: list[str]) -> dict[str, float]:
         if changes[target] <= 0:
             raise SystemExit(f"--epochs: {target} needs a positive number of epochs, not {epochs}")
     return changes
-
-
-def unknown_targets(changes: dict[str, float], profile: Profile) -> list[str]:
-    """The ``[FAMILY:]TASK`` keys of ``changes`` that name a task or family the profile lacks."""
-    unknown = []
-    for target in changes:
-        family, _, task = target.rpartition(":")
-        if task not in profile.finetune.tasks or (family and family not in profile.model.families):
-            unknown.append(target)
-    return sorted(unknown)
-
-
-def scaled_epochs(changes: dict[str, float], family: str, task: str) -> float | None:
-    """The epochs ``changes`` give ``family``'s ``task`` runs (its own entry first), or None."""
-    return changes.get(f"{family}:{task}", changes.get(task))
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ import argparse
 import os
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 
@@ -29,13 +28,8 @@ from redundancy.cache import atomic_write_json
 from redundancy.config import load_profile
 from redundancy.corpus import build_corpus
 from redundancy.cpu_platform import corpus_platform
-from redundancy.make_models import Run, planned_runs, publish_run, schedule_seconds
+from redundancy.make_models import planned_runs, publish_run, run_kind, schedule_seconds
 from redundancy.paths import display_path, results_dir
-
-
-def run_kind(run: Run) -> str:
-    """What publishing a run costs depends on: a backbone, a task, or a control."""
-    return run.control or run.state
 
 
 def main() -> None:

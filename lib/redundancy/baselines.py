@@ -413,6 +413,22 @@ def short_schedule_table(study: dict[str, Any], targets: dict[str, float] | None
     return pd.DataFrame(records).set_index(index).sort_index()
 
 
+def unknown_targets(changes: dict[str, float], profile: Profile) -> list[str]:
+    """The ``[family:]task`` keys of a scenario's epoch ``changes`` that name a task or family the
+    profile lacks."""
+    unknown = []
+    for target in changes:
+        family, _, task = target.rpartition(":")
+        if task not in profile.finetune.tasks or (family and family not in profile.model.families):
+            unknown.append(target)
+    return sorted(unknown)
+
+
+def scaled_epochs(changes: dict[str, float], family: str, task: str) -> float | None:
+    """The epochs a scenario's ``changes`` give ``family``'s ``task`` runs (its own entry first), or None."""
+    return changes.get(f"{family}:{task}", changes.get(task))
+
+
 def scenario_epochs(changes: dict[str, float], task: str, published: float) -> float | str:
     """A scenario's epochs for ``task``: one number when every family trains the same, else text
     such as ``"18 (wavlm 22)"`` (``changes`` keys are ``task`` or ``family:task``)."""

@@ -49,6 +49,12 @@ class Run:
         return f"{self.family}/{publish.folder_name(self.state, self.seed, self.control)}"
 
 
+def run_kind(run: Run) -> str:
+    """What a run's cost depends on: pre-training, a task, or a control (the timing benchmarks group
+    runs by it)."""
+    return run.control or run.state
+
+
 def run_profile(profile: Profile, run: Run) -> Profile:
     """The profile a run trains with: its task's recipe (``Profile.finetune_for``), its own learning
     rate; a trial stops after its first validations (the whole run's schedule, so the chosen rate's
