@@ -30,6 +30,7 @@ import argparse
 import dataclasses
 import json
 import time
+from datetime import date
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -129,51 +130,61 @@ def main() -> None:
 
     costs = {kind: entry["wall"] for kind, entry in seconds.items()}
 
-    def cost(run: Run) -> float:
-        measured = speakers[run.family]["train"] if run.state == "speakers" else costs[run_kind(run)]
-        epochs = scaled_epochs(what_if, run.family, run.state)
-        if epochs is None:
-            return measured
-        return measured * epochs / profile.finetune_for(run.state, run.family).epochs
+    def schedule(changes: dict[str, float], sweep: bool) -> dict[str, float]:
+        """Every planned run laid out on the workers, each task's (or family's) runs scaled to ``changes``."""
 
-    runs = planned_runs(profile)
-    backbones = {r.family: r for r in runs if r.state == "pretrained"}
-    after = {r: backbones[r.family] for r in runs if r.state != "pretrained" and r.family in backbones}
-    layout = [(r, cost(r)) for r in runs]
-    # each family's learning-rate trials: the losers' prefixes (one validation pass of the run's
-    # evaluations each) are extra; the chosen rate's run continues from its prefix
-    losers = 0 if args.no_sweep else max(0, len(profile.finetune.lr_candidates) - 1)
-    prefix = costs["words"] * profile.finetune.lr_sweep_evaluations / max(1, profile.finetune.evaluations)
-    for family, backbone_run in backbones.items():
-        for index in range(losers):
-            trial = Run(family, "words", first, learning_rate=float(index), sweep=True)
-            layout.append((trial, prefix))
-            after[trial] = backbone_run
-    recipes = {task: profile.finetune_for(task) for task in profile.finetune.tasks}  # as train_all orders them
-    wall = schedule_seconds(layout, args.jobs, after, lambda run: start_order(run, recipes.get(run.state)))
-    work = sum(cost for _, cost in layout)
+        def cost(run: Run) -> float:
+            measured = speakers[run.family]["train"] if run.state == "speakers" else costs[run_kind(run)]
+            epochs = scaled_epochs(changes, run.family, run.state)
+            if epochs is None:
+                return measured
+            return measured * epochs / profile.finetune_for(run.state, run.family).epochs
+
+        runs = planned_runs(profile)
+        backbones = {r.family: r for r in runs if r.state == "pretrained"}
+        after = {r: backbones[r.family] for r in runs if r.state != "pretrained" and r.family in backbones}
+        layout = [(r, cost(r)) for r in runs]
+        # each family's learning-rate trials: the losers' prefixes (one validation pass of the run's
+        # evaluations each) are extra; the chosen rate's run continues from its prefix
+        words = profile.finetune_for("words")
+        losers = max(0, len(profile.finetune.lr_candidates) - 1) if sweep else 0
+        prefix = costs["words"] * profile.finetune.lr_sweep_evaluations / max(1, words.evaluations)
+        for family, backbone_run in backbones.items():
+            for index in range(losers):
+                trial = Run(family, "words", first, learning_rate=float(index), sweep=True)
+                layout.append((trial, prefix))
+                after[trial] = backbone_run
+        recipes = {task: profile.finetune_for(task) for task in profile.finetune.tasks}  # as train_all orders them
+        wall = schedule_seconds(layout, args.jobs, after, lambda run: start_order(run, recipes.get(run.state)))
+        return {"runs": len(layout), "work_seconds": sum(cost for _, cost in layout), "estimated_wall_seconds": wall}
+
     report = {
-        "profile": profile.name, "family": args.family, "jobs": args.jobs, "threads_per_run": 1,
+        "profile": profile.name, "recipe_hash": publish.recipe_hash(profile),
+        "family": args.family, "jobs": args.jobs, "threads_per_run": 1,
         "platform": measured_on, "seconds_per_run": seconds,
         "speakers_published_train_seconds": speakers,
         "run_costs": "reused from the previous measurement" if args.reuse_measured else "measured",
         "note": "lower bound: testing, probes and float16 copies of the published models are not counted",
     }
-    schedule = {"runs": len(layout), "work_seconds": work, "estimated_wall_seconds": wall}
+    result = schedule(what_if, sweep=not args.no_sweep)
     if what_if or args.no_sweep:  # one scenario among others, kept while the run costs stay the same
         out = out.with_name("make_models_time_what_if.json")
         label = " ".join([f"{task}={epochs:g}" for task, epochs in sorted(what_if.items())]
                          + (["no sweep"] if args.no_sweep else []))
         earlier = json.loads(out.read_text()) if out.is_file() else {}
         scenarios = earlier.get("scenarios", {}) if earlier.get("seconds_per_run") == seconds else {}
-        scenarios[label] = {"epochs": what_if, "sweep": not args.no_sweep, **schedule}
+        scenarios[label] = {"epochs": what_if, "sweep": not args.no_sweep, **result}
         report["published_epochs"] = {task: profile.finetune_for(task).epochs for task in profile.finetune.tasks}
+        # the recipe these scenarios scale, so that they still say what they changed once another is published
+        recipe = ", ".join(f"{task} {cfg.epochs:g} epochs of batch {cfg.batch_size}"
+                           for task, cfg in ((task, profile.finetune_for(task)) for task in profile.finetune.tasks))
+        report["basis"] = {"label": f"{recipe} (published {date.today().isoformat()})", **schedule({}, sweep=True)}
         report["scenarios"] = scenarios
     else:
-        report.update(schedule)
+        report.update(result)
     atomic_write_json(out, report)
-    print(f"{len(layout)} runs, {work / 3600:.1f} h of one-thread work, about {wall / 3600:.1f} h on {args.jobs} "
-          f"workers (lower bound); wrote {display_path(out)}")
+    print(f"{result['runs']} runs, {result['work_seconds'] / 3600:.1f} h of one-thread work, about "
+          f"{result['estimated_wall_seconds'] / 3600:.1f} h on {args.jobs} workers (lower bound); wrote {display_path(out)}")
 
 
 if __name__ == "__main__":

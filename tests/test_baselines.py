@@ -259,6 +259,21 @@ def test_schedule_scenario_table_lists_the_measured_schedule_first_then_each_sce
     assert list(schedule_scenario_table(what_if).index) == ["no sweep", "speakers=8 no sweep"]
 
 
+def test_scenarios_keep_the_recipe_they_scale_not_a_later_measurement():
+    what_if = {"published_epochs": {"words": 3.0, "speakers": 30.0}, "seconds_per_run": {"words": {"wall": 846.0}},
+               "scenarios": {"words=2": {"epochs": {"words": 2.0}, "sweep": True, "work_seconds": 3600.0,
+                                         "estimated_wall_seconds": 1800.0}}}
+    later = {"seconds_per_run": {"words": {"wall": 520.0}}, "work_seconds": 7200.0, "estimated_wall_seconds": 3600.0}
+    assert list(schedule_scenario_table(what_if, later).index) == ["words=2"]
+    same = dict(later, seconds_per_run=what_if["seconds_per_run"])
+    assert list(schedule_scenario_table(what_if, same).index) == ["published recipe", "words=2"]
+    recorded = dict(what_if, basis={"label": "words 3 epochs of batch 32", "work_seconds": 10800.0,
+                                    "estimated_wall_seconds": 5400.0})
+    table = schedule_scenario_table(recorded, later)
+    assert list(table.index) == ["words 3 epochs of batch 32", "words=2"]
+    assert table.loc["words 3 epochs of batch 32", "wall h on 2 workers"] == 1.5
+
+
 def test_a_scenario_with_one_familys_own_epochs_shows_them_beside_the_common_ones():
     assert scenario_epochs({"speakers": 18.0, "wavlm:speakers": 22.0}, "speakers", 30.0) == "18 (wavlm 22)"
     assert scenario_epochs({"wavlm:speakers": 22.0}, "speakers", 30.0) == "30 (wavlm 22)"

@@ -82,12 +82,16 @@ def test_a_task_can_change_its_fine_tuning_recipe():
         dataclasses.replace(mini, task_finetune=(("speakers", (("epoch", 3.0),)),))
 
 
-def test_the_mini_profile_gives_speakers_its_own_schedule():
-    """Speakers (our extension) learns far more slowly than words: 30 epochs, one validation pass
-    each, and one backbone rate (1e-3) for every family; the CNN and head rate as for words."""
+def test_the_mini_profile_gives_each_task_its_own_schedule():
+    """Speakers (our extension) learns far more slowly than words: 30 epochs of batch 32, one
+    validation pass each, and one backbone rate (1e-3) for every family. Words: 2 epochs of batch 8,
+    two passes each, at the swept rate. The CNN and head rate are shared."""
     mini = load_profile("mini")
     words, speakers = mini.finetune_for("words"), mini.finetune_for("speakers")
-    assert words == mini.finetune and (words.epochs, speakers.epochs, speakers.evaluations) == (3.0, 30.0, 30)
+    assert (words.epochs, words.batch_size, words.evaluations) == (2.0, 8, 4)
+    assert (speakers.epochs, speakers.batch_size, speakers.evaluations) == (30.0, 32, 30)
+    assert words == dataclasses.replace(mini.finetune, epochs=2.0, batch_size=8, evaluations=4)
+    assert "learning_rate" not in mini.task_changes("words") and mini.finetune.lr_candidates
     assert speakers.learning_rate == 1e-3
     assert not speakers.freeze_feature_encoder and speakers.head_lr_multiplier == words.head_lr_multiplier
     # every family trains speakers on random windows (the length that won on validation), without
@@ -152,7 +156,7 @@ def test_a_family_can_change_its_task_recipe_and_only_its_models_go_stale(monkey
     assert masked.finetune_for("speakers", "hubert").mask_time_prob == 0.05
     assert masked.finetune_for("speakers", "hubert").epochs == mini.finetune_for("speakers").epochs == 30.0
     assert masked.finetune_for("speakers", "wavlm") == mini.finetune_for("speakers") == masked.finetune_for("speakers")
-    assert masked.finetune_for("words", "hubert") == mini.finetune
+    assert masked.finetune_for("words", "hubert") == mini.finetune_for("words")
     assert "family_task_finetune" not in publish.recipe(mini)
     assert publish.recipe_hash(masked) != publish.recipe_hash(mini)
     assert publish.recipe_hash(masked, "speakers", "hubert") != publish.recipe_hash(mini, "speakers", "hubert")

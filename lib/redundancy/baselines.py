@@ -443,15 +443,21 @@ def schedule_scenario_table(what_if: dict[str, Any], measured: dict[str, Any] | 
     """`make models` laid out on its workers under recipes that were not run as a whole
     (``benchmarks/make_models_time.py --epochs ... --no-sweep``): per scenario, the epochs of each
     task (with any family's own in brackets), whether the learning rates are swept again, one-thread work and estimated wall hours (lower
-    bounds), longest first, after the measured schedule (``measured``, the published recipe) when given."""
+    bounds), longest first. First the recipe the scenarios scale: the ``basis`` recorded with them, else
+    the measured schedule (``measured``, ``make_models_time.json``) when its run costs are the ones they
+    scaled; a measurement of a later recipe is not their basis and stays out of the table."""
     import pandas as pd
 
     published = what_if["published_epochs"]
     records = []
-    if measured is not None:
-        records.append({"scenario": "published recipe", **{f"{task} epochs": epochs for task, epochs in published.items()},
-                        "learning rates swept": True, "work h": measured["work_seconds"] / 3600,
-                        "wall h on 2 workers": measured["estimated_wall_seconds"] / 3600})
+    basis, label = what_if.get("basis"), what_if.get("basis", {}).get("label", "published recipe")
+    if basis is None and measured is not None and \
+            measured.get("seconds_per_run") == what_if.get("seconds_per_run"):
+        basis = measured
+    if basis is not None:
+        records.append({"scenario": label, **{f"{task} epochs": epochs for task, epochs in published.items()},
+                        "learning rates swept": True, "work h": basis["work_seconds"] / 3600,
+                        "wall h on 2 workers": basis["estimated_wall_seconds"] / 3600})
     for label, scenario in sorted(what_if["scenarios"].items(), key=lambda item: -item[1]["estimated_wall_seconds"]):
         records.append({"scenario": label,
                         **{f"{task} epochs": scenario_epochs(scenario["epochs"], task, epochs)
