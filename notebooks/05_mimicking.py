@@ -284,8 +284,9 @@ if study is not None:
 # tried). So most of the gap between the mini run's
 # mimickers and the paper's (claim C5 in the scorecard) comes from the short schedule this chapter
 # affords on a CPU, not from the mini models: it is a verdict on the schedule. The longest schedule
-# costs about 10 minutes of one core per teacher for two variants, the whole grid several times
-# more; the paper profile on a GPU runs the paper's 50 + 30 epochs.
+# costs several minutes of one core per teacher for two variants (the seconds column, plus the
+# teacher's layers), the whole grid several times more; the paper profile on a GPU runs the paper's
+# 50 + 30 epochs.
 
 # %% [markdown]
 # ## Reading the results
