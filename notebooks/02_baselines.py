@@ -297,8 +297,10 @@ if short_study is not None:
 # per epoch, with the learning-rate sweep kept. The sweep chose 5e-4 for every family. At 1e-3,
 # HuBERT and WavLM stayed near chance through the sweep's half epoch (validation 0.039 and 0.029), and
 # wav2vec2 reached 0.286 against 0.583 at 5e-4. `make models ONLY_STALE=1` retrained the 15 words
-# models and controls and kept the backbones and speakers models. Six of those runs came from the
-# cache, where the runs above had left them with the same settings and code. The baselines at the top of
+# models and controls and kept the backbones and speakers models. Nine of those runs (seeds 1 and 2
+# and the trainable-CNN control of each family) came from the cache, where the runs above had left
+# them with the same settings and code; the three seed-0 models continued their sweep prefixes, and
+# the three frozen-CNN controls trained anew. The baselines at the top of
 # this chapter are these models. They reproduce the runs above on the same test clips (to one clip:
 # the published accuracy is measured from the float16 weights), and the new
 # random-CNN-frozen controls are lower than the batch-32 ones (0.49-0.53 against 0.54-0.61). With this
