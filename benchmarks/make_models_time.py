@@ -11,7 +11,13 @@ session allows here beside the others; each family's is read from its published 
 exists, longest first, :func:`redundancy.make_models.start_order`), with these costs for every
 family (the families' steps differ by about 15 %), plus the learning-rate trials' discarded
 prefixes. Testing the published weights, probes and float16 copies are left out, so the result is
-a lower bound. Usage (alone on the machine; about 25 minutes here):
+a lower bound. The runs go through the stage cache, so measure with ``REDUNDANCY_CACHE`` pointing at
+a folder that holds only the corpora (``corpus``, ``pretrain-corpus``): from the project's own cache
+the runs that `make models` already trained would come back in seconds. Usage (alone on the
+machine; about 15 minutes here with the published recipe):
+
+    mkdir -p /tmp/cold && cp -al .cache/redundancy/corpus .cache/redundancy/pretrain-corpus /tmp/cold/
+    REDUNDANCY_CACHE=/tmp/cold python benchmarks/make_models_time.py
 
     python benchmarks/make_models_time.py [--profile mini] [--family hubert] [--jobs 2]
     python benchmarks/make_models_time.py --reuse-measured   # new speakers times, the same run costs
@@ -129,6 +135,7 @@ def main() -> None:
                             "trained_at": publish.read_provenance(folder).get("git_commit")}
 
     costs = {kind: entry["wall"] for kind, entry in seconds.items()}
+    recipes = {task: profile.finetune_for(task) for task in profile.finetune.tasks}  # as train_all orders them
 
     def schedule(changes: dict[str, float], sweep: bool) -> dict[str, float]:
         """Every planned run laid out on the workers, each task's (or family's) runs scaled to ``changes``."""
@@ -146,15 +153,13 @@ def main() -> None:
         layout = [(r, cost(r)) for r in runs]
         # each family's learning-rate trials: the losers' prefixes (one validation pass of the run's
         # evaluations each) are extra; the chosen rate's run continues from its prefix
-        words = profile.finetune_for("words")
         losers = max(0, len(profile.finetune.lr_candidates) - 1) if sweep else 0
-        prefix = costs["words"] * profile.finetune.lr_sweep_evaluations / max(1, words.evaluations)
+        prefix = costs["words"] * profile.finetune.lr_sweep_evaluations / max(1, recipes["words"].evaluations)
         for family, backbone_run in backbones.items():
             for index in range(losers):
                 trial = Run(family, "words", first, learning_rate=float(index), sweep=True)
                 layout.append((trial, prefix))
                 after[trial] = backbone_run
-        recipes = {task: profile.finetune_for(task) for task in profile.finetune.tasks}  # as train_all orders them
         wall = schedule_seconds(layout, args.jobs, after, lambda run: start_order(run, recipes.get(run.state)))
         return {"runs": len(layout), "work_seconds": sum(cost for _, cost in layout), "estimated_wall_seconds": wall}
 
@@ -174,10 +179,9 @@ def main() -> None:
         earlier = json.loads(out.read_text()) if out.is_file() else {}
         scenarios = earlier.get("scenarios", {}) if earlier.get("seconds_per_run") == seconds else {}
         scenarios[label] = {"epochs": what_if, "sweep": not args.no_sweep, **result}
-        report["published_epochs"] = {task: profile.finetune_for(task).epochs for task in profile.finetune.tasks}
+        report["published_epochs"] = {task: cfg.epochs for task, cfg in recipes.items()}
         # the recipe these scenarios scale, so that they still say what they changed once another is published
-        recipe = ", ".join(f"{task} {cfg.epochs:g} epochs of batch {cfg.batch_size}"
-                           for task, cfg in ((task, profile.finetune_for(task)) for task in profile.finetune.tasks))
+        recipe = ", ".join(f"{task} {cfg.epochs:g} epochs of batch {cfg.batch_size}" for task, cfg in recipes.items())
         report["basis"] = {"label": f"{recipe} (published {date.today().isoformat()})", **schedule({}, sweep=True)}
         report["scenarios"] = scenarios
     else:

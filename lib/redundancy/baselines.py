@@ -450,12 +450,11 @@ def schedule_scenario_table(what_if: dict[str, Any], measured: dict[str, Any] | 
 
     published = what_if["published_epochs"]
     records = []
-    basis, label = what_if.get("basis"), what_if.get("basis", {}).get("label", "published recipe")
-    if basis is None and measured is not None and \
-            measured.get("seconds_per_run") == what_if.get("seconds_per_run"):
+    basis = what_if.get("basis")
+    if basis is None and measured is not None and measured.get("seconds_per_run") == what_if.get("seconds_per_run"):
         basis = measured
     if basis is not None:
-        records.append({"scenario": label, **{f"{task} epochs": epochs for task, epochs in published.items()},
+        records.append({"scenario": basis.get("label", "published recipe"), **{f"{task} epochs": epochs for task, epochs in published.items()},
                         "learning rates swept": True, "work h": basis["work_seconds"] / 3600,
                         "wall h on 2 workers": basis["estimated_wall_seconds"] / 3600})
     for label, scenario in sorted(what_if["scenarios"].items(), key=lambda item: -item[1]["estimated_wall_seconds"]):
