@@ -112,7 +112,7 @@ def projected_work(profile: Profile, steps: dict[str, Any]) -> dict[str, Any]:
     words_ratio = statistics.mean(row["words"]["ratio"] for row in steps.values())
     families = list(profile.model.families)
     seeds = len(profile.finetune.seeds)
-    speakers = {f: timing["speakers_published_train_seconds"][f]["train"] for f in families}
+    speakers = {f: timing["speakers_seconds"][f]["seconds"] for f in families}
     measured = {
         "pretrained": costs["pretrained"] * len(families),
         "words": costs["words"] * seeds * len(families),

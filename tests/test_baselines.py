@@ -245,33 +245,18 @@ def test_short_schedule_table_shows_the_starting_backbone_of_a_warm_start_run():
     assert not row["reaches target"]
 
 
-def test_schedule_scenario_table_lists_the_measured_schedule_first_then_each_scenario():
-    what_if = {"published_epochs": {"words": 3.0, "speakers": 30.0},
-               "scenarios": {"no sweep": {"epochs": {}, "sweep": False, "work_seconds": 7200.0,
-                                          "estimated_wall_seconds": 3600.0},
-                             "speakers=8 no sweep": {"epochs": {"speakers": 8.0}, "sweep": False,
-                                                     "work_seconds": 3600.0, "estimated_wall_seconds": 1800.0}}}
-    table = schedule_scenario_table(what_if, {"work_seconds": 10800.0, "estimated_wall_seconds": 5400.0})
+def test_schedule_scenario_table_lists_the_basis_first_then_each_scenario_longest_first():
+    basis = {"published_epochs": {"words": 3.0, "speakers": 30.0}, "work_seconds": 10800.0, "estimated_wall_seconds": 5400.0,
+             "scenarios": {"speakers=8 no sweep": {"epochs": {"speakers": 8.0}, "sweep": False,
+                                                   "work_seconds": 3600.0, "estimated_wall_seconds": 1800.0},
+                           "no sweep": {"epochs": {}, "sweep": False, "work_seconds": 7200.0,
+                                        "estimated_wall_seconds": 3600.0}}}
+    table = schedule_scenario_table(basis)
     assert list(table.index) == ["published recipe", "no sweep", "speakers=8 no sweep"]
     assert table.loc["published recipe", "wall h on 2 workers"] == 1.5 and table.loc["published recipe", "learning rates swept"]
+    assert table.loc["published recipe", "speakers epochs"] == 30.0
     assert table.loc["speakers=8 no sweep", "speakers epochs"] == 8.0 and table.loc["speakers=8 no sweep", "words epochs"] == 3.0
     assert table.loc["no sweep", "work h"] == 2.0 and not table.loc["no sweep", "learning rates swept"]
-    assert list(schedule_scenario_table(what_if).index) == ["no sweep", "speakers=8 no sweep"]
-
-
-def test_scenarios_keep_the_recipe_they_scale_not_a_later_measurement():
-    what_if = {"published_epochs": {"words": 3.0, "speakers": 30.0}, "seconds_per_run": {"words": {"wall": 846.0}},
-               "scenarios": {"words=2": {"epochs": {"words": 2.0}, "sweep": True, "work_seconds": 3600.0,
-                                         "estimated_wall_seconds": 1800.0}}}
-    later = {"seconds_per_run": {"words": {"wall": 520.0}}, "work_seconds": 7200.0, "estimated_wall_seconds": 3600.0}
-    assert list(schedule_scenario_table(what_if, later).index) == ["words=2"]
-    same = dict(later, seconds_per_run=what_if["seconds_per_run"])
-    assert list(schedule_scenario_table(what_if, same).index) == ["published recipe", "words=2"]
-    recorded = dict(what_if, basis={"label": "words 3 epochs of batch 32", "work_seconds": 10800.0,
-                                    "estimated_wall_seconds": 5400.0})
-    table = schedule_scenario_table(recorded, later)
-    assert list(table.index) == ["words 3 epochs of batch 32", "words=2"]
-    assert table.loc["words 3 epochs of batch 32", "wall h on 2 workers"] == 1.5
 
 
 def test_a_scenario_with_one_familys_own_epochs_shows_them_beside_the_common_ones():

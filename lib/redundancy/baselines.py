@@ -439,30 +439,24 @@ def scenario_epochs(changes: dict[str, float], task: str, published: float) -> f
     return f"{common:g} (" + ", ".join(f"{family} {epochs:g}" for family, epochs in own.items()) + ")"
 
 
-def schedule_scenario_table(what_if: dict[str, Any], measured: dict[str, Any] | None = None):
+def schedule_scenario_table(basis: dict[str, Any]):
     """`make models` laid out on its workers under recipes that were not run as a whole
-    (``benchmarks/make_models_time.py --epochs ... --no-sweep``): per scenario, the epochs of each
-    task (with any family's own in brackets), whether the learning rates are swept again, one-thread work and estimated wall hours (lower
-    bounds), longest first. First the recipe the scenarios scale: the ``basis`` recorded with them, else
-    the measured schedule (``measured``, ``make_models_time.json``) when its run costs are the ones they
-    scaled; a measurement of a later recipe is not their basis and stays out of the table."""
+    (``benchmarks/make_models_time.py --epochs ... --no-sweep``), for one basis of
+    ``make_models_time_what_if.json``: first the recipe whose run costs the scenarios scale (with the
+    learning rates swept, as published), then each scenario, longest first, with the epochs of each
+    task (any family's own in brackets), whether the learning rates are swept again, one-thread
+    work and estimated wall hours (lower bounds)."""
     import pandas as pd
 
-    published = what_if["published_epochs"]
-    records = []
-    basis = what_if.get("basis")
-    if basis is None and measured is not None and measured.get("seconds_per_run") == what_if.get("seconds_per_run"):
-        basis = measured
-    if basis is not None:
-        records.append({"scenario": basis.get("label", "published recipe"), **{f"{task} epochs": epochs for task, epochs in published.items()},
-                        "learning rates swept": True, "work h": basis["work_seconds"] / 3600,
-                        "wall h on 2 workers": basis["estimated_wall_seconds"] / 3600})
-    for label, scenario in sorted(what_if["scenarios"].items(), key=lambda item: -item[1]["estimated_wall_seconds"]):
-        records.append({"scenario": label,
-                        **{f"{task} epochs": scenario_epochs(scenario["epochs"], task, epochs)
-                           for task, epochs in published.items()},
-                        "learning rates swept": scenario["sweep"], "work h": scenario["work_seconds"] / 3600,
-                        "wall h on 2 workers": scenario["estimated_wall_seconds"] / 3600})
+    published = basis["published_epochs"]
+    rows = [("published recipe", {}, True, basis)]
+    rows += [(label, scenario["epochs"], scenario["sweep"], scenario)
+             for label, scenario in sorted(basis["scenarios"].items(), key=lambda item: -item[1]["estimated_wall_seconds"])]
+    records = [{"scenario": label,
+                **{f"{task} epochs": scenario_epochs(epochs, task, published_epochs) for task, published_epochs in published.items()},
+                "learning rates swept": sweep, "work h": totals["work_seconds"] / 3600,
+                "wall h on 2 workers": totals["estimated_wall_seconds"] / 3600}
+               for label, epochs, sweep, totals in rows]
     return pd.DataFrame(records).set_index("scenario")
 
 
