@@ -1,18 +1,20 @@
 """Would bfloat16 autocast speed up CPU fine-tuning on a CPU with bfloat16 matrix units?
 
-`make models` is bound by fine-tuning steps on 2 cores (issue 12 asks for at most 2 hours; the mini
-recipe takes over 3). Some CPUs multiply bfloat16 matrices in hardware (Intel's AMX and
-AVX512-BF16; ``--check`` lists what this one has); torch uses them under
-``torch.autocast("cpu", dtype=torch.bfloat16)``. For each family's classifier on its published
-backbone (built as fine-tuning builds it), this times one training step (forward, backward, AdamW)
-in float32 and under bfloat16 autocast, alternating rounds in one process on one thread so the
-ratio is fair on a noisy machine, and compares the two losses on the same weights and clips (how
-far bfloat16 moves the arithmetic). It measures speed only: whether bfloat16 training reaches the
-same accuracy takes a training run. Usage (alone on the machine; about two minutes):
+`make models` is bound by fine-tuning steps on 2 cores (issue 12 asks for at most 2 hours). Some
+CPUs multiply bfloat16 matrices in hardware (Intel's AMX and AVX512-BF16; the results list what
+this one has); torch uses them under ``torch.autocast("cpu", dtype=torch.bfloat16)``. For each
+family's classifier on its published backbone (built as fine-tuning builds it), this times one
+training step (forward, backward, AdamW) of the words recipe's batch in float32, under bfloat16
+autocast, and under bfloat16 autocast with the attention computed eagerly
+(``finetune.BF16_CPU_ATTENTION``: torch's fused attention backward is slow in bfloat16 on a CPU),
+alternating rounds in one process on one thread so the ratios are fair on a noisy machine, and
+compares the losses on the same weights and clips (how far bfloat16 moves the arithmetic). It
+measures speed only: whether bfloat16 training reaches the same accuracy takes training runs
+(chapter 02). Usage (alone on the machine; about three minutes):
 
     python benchmarks/bf16_step.py [--profile mini] [--repeats 5] [--rounds 2]
 
-Writes ``results/<profile>/bf16_step.json``.
+Writes ``results/<profile>/bf16_step.json``, one entry per CPU platform (earlier ones kept).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from redundancy.audio import SAMPLE_RATE
 from redundancy.commands import WORDS
 from redundancy.config import load_profile
 from redundancy.cpu_platform import corpus_platform
-from redundancy.finetune import build_classifier
+from redundancy.finetune import BF16_CPU_ATTENTION, build_classifier
 from redundancy.models import quiet_loading
 from redundancy.paths import display_path, results_dir
 
@@ -48,8 +50,12 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
     return [flag for flag in MATRIX_FLAGS if flag in words]
 
 
+VARIANTS = ("float32", "bfloat16 autocast", "bfloat16 autocast, eager attention")
+
+
 def time_family(backbone: Path, batch_size: int, repeats: int, rounds: int) -> dict[str, object]:
-    """Seconds per training step in float32 and under bfloat16 autocast, and the first loss of each."""
+    """Seconds per training step of each of :data:`VARIANTS` (the first: float32 with the family's
+    own attention, as the float32 recipe trains), and the first loss of each."""
     names = list(WORDS)
     torch.manual_seed(0)
     clips = torch.randn(batch_size, SAMPLE_RATE)
@@ -57,9 +63,14 @@ def time_family(backbone: Path, batch_size: int, repeats: int, rounds: int) -> d
     with quiet_loading():
         model = build_classifier(backbone, len(names), names, False, 0.0, None)
     model.train()
+    own_attention = model.config._attn_implementation
+    setups = {"float32": (contextlib.nullcontext, own_attention),
+              "bfloat16 autocast": (_bf16, own_attention),
+              "bfloat16 autocast, eager attention": (_bf16, BF16_CPU_ATTENTION)}
     state = {k: v.clone() for k, v in model.state_dict().items()}
     losses = {}
-    for name, context in (("float32", contextlib.nullcontext), ("bfloat16 autocast", _bf16)):
+    for name, (context, attention) in setups.items():
+        model.set_attn_implementation(attention)
         model.load_state_dict(state)
         torch.manual_seed(1)
         with context():
@@ -73,13 +84,16 @@ def time_family(backbone: Path, batch_size: int, repeats: int, rounds: int) -> d
         optimiser.step()
         optimiser.zero_grad()
 
-    seconds: dict[str, list[float]] = {"float32": [], "bfloat16 autocast": []}
+    seconds: dict[str, list[float]] = {name: [] for name in setups}
     for _ in range(rounds):
-        seconds["float32"].append(median_seconds(lambda: step(contextlib.nullcontext), repeats))
-        seconds["bfloat16 autocast"].append(median_seconds(lambda: step(_bf16), repeats))
+        for name, (context, attention) in setups.items():
+            model.set_attn_implementation(attention)
+            seconds[name].append(median_seconds(lambda: step(context), repeats))
     medians = {name: statistics.median(values) for name, values in seconds.items()}
-    return {"step_s": medians, "rounds_s": seconds, "speedup": medians["float32"] / medians["bfloat16 autocast"],
-            "first_loss": losses, "first_loss_difference": losses["bfloat16 autocast"] - losses["float32"]}
+    return {"attention": own_attention, "step_s": medians, "rounds_s": seconds,
+            "speedup": {name: medians["float32"] / medians[name] for name in setups if name != "float32"},
+            "first_loss": losses,
+            "first_loss_difference": {name: losses[name] - losses["float32"] for name in setups if name != "float32"}}
 
 
 def _bf16():
@@ -102,12 +116,14 @@ def main() -> None:
     for family in P.model.families:
         result = time_family(pipeline.published_dir(P, family, "pretrained"), batch, args.repeats, args.rounds)
         report["families"][family] = result
-        print(f"{family}: s per step of {batch} clips: " + ", ".join(f"{k} {v:.3f}" for k, v in result["step_s"].items())
-              + f" (x{result['speedup']:.2f}); first loss {result['first_loss']['float32']:.6f}, bfloat16 moves it by "
-              f"{result['first_loss_difference']:+.2e}",
-              flush=True)
+        print(f"{family} ({result['attention']} attention): s per step of {batch} clips: "
+              + ", ".join(f"{k} {v:.3f}" for k, v in result["step_s"].items())
+              + " (" + ", ".join(f"x{v:.2f}" for v in result["speedup"].values()) + "); bfloat16 moves the first loss by "
+              + ", ".join(f"{v:+.1e}" for v in result["first_loss_difference"].values()), flush=True)
     out = results_dir(P.name) / "bf16_step.json"
-    out.write_text(json.dumps(report, indent=1))
+    earlier = json.loads(out.read_text()) if out.is_file() else {}
+    platforms = earlier.get("platforms", {}) | {report["platform"]: report}
+    out.write_text(json.dumps({"platforms": platforms}, indent=1) + "\n")
     print(f"wrote {display_path(out)}")
 
 

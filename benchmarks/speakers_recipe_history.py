@@ -28,9 +28,9 @@ from redundancy.paths import display_path, results_dir
 
 #: The recipe settings the history shows (the rest is the shared mini recipe, in the provenance).
 SHOWN = ("epochs", "learning_rate", "dropout", "mask_time_prob", "freeze_feature_encoder", "batch_size",
-         "pooling", "train_crop_seconds")
+         "pooling", "train_crop_seconds", "mixed_precision")
 #: Settings added to the recipe after some sets were published, with the value those sets had.
-BEFORE_THE_SETTING = {"pooling": "mean", "train_crop_seconds": 0.0}
+BEFORE_THE_SETTING = {"pooling": "mean", "train_crop_seconds": 0.0, "mixed_precision": "no"}
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from redundancy.baselines import (convergence_table, front_end_projection_table,
                                   front_end_step_table, paired_against_recorded, paired_prediction_difference,
                                   partial_freeze_table, pretraining_margins, recipe_label, recipe_study_table,
                                   recorded_family_recipe, recorded_set_differences, regularisation_study_table,
-                                  scenario_epochs, schedule_scenario_table, schedule_trial_entry,
+                                  scenario_epochs, schedule_scenario_table, schedule_trial_entry, set_change_table, bf16_step_table,
                                   short_schedule_table)
 
 
@@ -101,6 +101,8 @@ def test_recipe_label_names_the_schedule_rate_and_only_the_regularisers_in_use()
     assert recipe_label(plain | {"pooling": "mean"}) == "30 epochs, lr 0.001"
     assert recipe_label(plain | {"train_crop_seconds": 0.5}) == "30 epochs, lr 0.001, 0.5 s windows"
     assert recipe_label(plain | {"train_crop_seconds": 0.0}) == "30 epochs, lr 0.001"
+    assert recipe_label(plain | {"train_crop_seconds": 0.5, "mixed_precision": "bf16"}) == "30 epochs, lr 0.001, 0.5 s windows, bfloat16"
+    assert recipe_label(plain | {"mixed_precision": "no"}) == "30 epochs, lr 0.001"
 
 
 def test_paired_difference_of_two_models_on_the_same_clips():
@@ -321,3 +323,27 @@ def test_a_schedule_trial_entry_pairs_the_trial_with_the_published_model_and_fee
     with pytest.raises(ValueError, match="different clips"):
         schedule_trial_entry(_trained(tmp_path / "other", labels[:100], labels[:100], best_validation_accuracy=0.1,
                                       train_seconds=1.0), published, 30.0)
+
+
+def test_the_set_change_table_pairs_each_model_with_its_predecessor_and_its_time():
+    record = {"label": "bfloat16 autocast", "models": {
+        "hubert/words-seed0": {"before": 0.936, "after": 0.930, "difference": -0.006, "ci95": [-0.02, 0.008],
+                               "train_seconds_before": 500.0, "train_seconds_after": 300.0},
+        "wavlm/speakers-seed0": {"before": 0.863, "after": 0.871, "difference": 0.008, "ci95": [-0.01, 0.03],
+                                 "train_seconds_before": 3600.0, "train_seconds_after": None}}}
+    table = set_change_table(record)
+    assert table.loc[("hubert", "words-seed0"), "time ratio"] == 0.6
+    assert table.loc[("hubert", "words-seed0"), "difference [95 % CI]"] == "-0.006 [-0.020, +0.008]"
+    assert np.isnan(table.loc[("wavlm", "speakers-seed0"), "time ratio"])  # a missing time leaves it blank
+
+
+def test_the_bf16_step_table_shows_each_platforms_variants_and_leaves_missing_ones_blank():
+    study = {"platforms": {
+        "GenuineIntel/AVX512": {"batch_size": 32, "families": {"wavlm": {"step_s": {"float32": 0.5, "bfloat16 autocast": 0.3}}}},
+        "AuthenticAMD/AVX512/mkl2": {"batch_size": 8, "families": {"wavlm": {"step_s": {
+            "float32": 0.12, "bfloat16 autocast": 0.08, "bfloat16 autocast, eager attention": 0.06}}}}}}
+    table = bf16_step_table(study)
+    assert table.loc[("AuthenticAMD/AVX512/mkl2", "wavlm"), "bfloat16 autocast, eager attention x"] == pytest.approx(2.0)
+    assert table.loc[("GenuineIntel/AVX512", "wavlm"), "bfloat16 autocast x"] == pytest.approx(5 / 3)
+    assert np.isnan(table.loc[("GenuineIntel/AVX512", "wavlm"), "bfloat16 autocast, eager attention s"])
+    assert table.loc[("GenuineIntel/AVX512", "wavlm"), "batch"] == 32

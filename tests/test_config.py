@@ -91,6 +91,7 @@ def test_the_mini_profile_gives_each_task_its_own_schedule():
     assert (words.epochs, words.batch_size, words.evaluations) == (2.0, 8, 4)
     assert (speakers.epochs, speakers.batch_size, speakers.evaluations) == (30.0, 32, 30)
     assert words == dataclasses.replace(mini.finetune, epochs=2.0, batch_size=8, evaluations=4)
+    assert words.mixed_precision == speakers.mixed_precision == "no"  # float32 (bfloat16: chapter 02's study)
     assert "learning_rate" not in mini.task_changes("words") and mini.finetune.lr_candidates
     assert speakers.learning_rate == 1e-3
     assert not speakers.freeze_feature_encoder and speakers.head_lr_multiplier == words.head_lr_multiplier

@@ -3,6 +3,7 @@ path (a folder of the real wav2vec2-base architecture) runs end to end, metrics 
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -294,6 +295,44 @@ def test_training_windows_train_on_the_waveform_only(tmp_path, smoke, smoke_corp
                  device="cpu", progress=False, speaker_min_utterances=smoke.corpus.speaker_min_utterances)
     with pytest.raises(ValueError, match="train_crop_seconds"):
         dataclasses.replace(cfg, train_crop_seconds=-1.0)
+
+
+def test_a_bfloat16_run_trains_under_autocast_with_eager_attention_and_saves_float32(tmp_path, smoke, smoke_corpus,
+                                                                                     monkeypatch):
+    """mixed_precision="bf16": the Trainer's bf16 (autocast on the CPU), attention computed eagerly
+    there (torch's fused attention backward is slow in bfloat16 on a CPU), the saved weights float32."""
+    from safetensors.torch import load_file
+
+    from redundancy import finetune as finetune_module
+    from redundancy import pipeline
+
+    backbone = pipeline.pretrained_dir(smoke, "wav2vec2", "cpu", progress=False)
+    monkeypatch.setenv("REDUNDANCY_CACHE", str(tmp_path / "cache"))
+    cfg = dataclasses.replace(smoke.finetune, max_steps=2, batch_size=8, freeze_feature_encoder=False,
+                              mixed_precision="bf16")
+    assert finetune_module._training_args(cfg, tmp_path / "args", "cpu", 16, False, 0).bf16
+    assert not finetune_module._training_args(smoke.finetune, tmp_path / "args", "cpu", 16, False, 0).bf16
+    attention = []
+    build = finetune_module.build_classifier
+
+    def recording_build(*args, **kwargs):
+        model = build(*args, **kwargs)
+        original = model.set_attn_implementation
+
+        def record(name, *rest, **more):
+            attention.append(name)
+            return original(name, *rest, **more)
+
+        model.set_attn_implementation = record
+        return model
+
+    monkeypatch.setattr(finetune_module, "build_classifier", recording_build)
+    run = finetune(backbone, "words", cfg, corpus_root=smoke_corpus, device="cpu", progress=False)
+    assert read_metrics(run)["n_test"] > 0 and attention == ["eager"]
+    weights = load_file(str(next(Path(run).glob("*.safetensors"))))
+    assert {tensor.dtype for tensor in weights.values()} == {torch.float32}
+    with pytest.raises(ValueError, match="mixed_precision"):
+        dataclasses.replace(cfg, mixed_precision="fp8")
 
 
 def test_most_frames_masked_follows_the_minimum_number_of_spans(smoke):

@@ -460,6 +460,42 @@ def schedule_scenario_table(basis: dict[str, Any]):
     return pd.DataFrame(records).set_index("scenario")
 
 
+def set_change_table(record: dict[str, Any]):
+    """What a new published set changed (``benchmarks/published_set_change.py``): per model, the test
+    accuracy before and after, the paired difference with its 95 % interval, and the training
+    seconds before and after with their ratio (below 1: the new recipe trains faster)."""
+    import pandas as pd
+
+    rows = []
+    for name, row in record["models"].items():
+        family, _, model = name.partition("/")
+        before_s, after_s = row["train_seconds_before"], row["train_seconds_after"]
+        rows.append({"family": family, "model": model, "before": row["before"], "after": row["after"],
+                     "difference [95 % CI]": f"{row['difference']:+.3f} [{row['ci95'][0]:+.3f}, {row['ci95'][1]:+.3f}]",
+                     "train s before": before_s, "train s after": after_s,
+                     "time ratio": after_s / before_s if before_s and after_s else None})
+    return pd.DataFrame(rows).set_index(["family", "model"])
+
+
+def bf16_step_table(study: dict[str, Any]):
+    """One training step in float32 and under bfloat16 autocast (``benchmarks/bf16_step.py``), per
+    CPU platform and family: seconds per step of each variant measured there and its speed-up over
+    float32 (above 1: faster). A platform measured before a variant existed leaves it blank."""
+    import pandas as pd
+
+    rows = []
+    for platform, report in study["platforms"].items():
+        for family, result in report["families"].items():
+            steps = result["step_s"]
+            row = {"platform": platform, "family": family, "batch": report["batch_size"]}
+            for variant, seconds in steps.items():
+                row[f"{variant} s"] = seconds
+                if variant != "float32":
+                    row[f"{variant} x"] = steps["float32"] / seconds
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["platform", "family"])
+
+
 def front_end_step_table(study: dict[str, Any]):
     """The cheap front-end study's step times (``benchmarks/cheap_front_end.py time``): per family
     and task, the clip length trained on, seconds per training step with the real 7-block CNN and
@@ -532,4 +568,5 @@ def recipe_label(recipe: dict[str, Any]) -> str:
     extras += [f"time masks p={recipe['mask_time_prob']:g}"] if recipe.get("mask_time_prob") else []
     extras += [f"{recipe['pooling']} pooling"] if recipe.get("pooling", "mean") != "mean" else []
     extras += [f"{recipe['train_crop_seconds']:g} s windows"] if recipe.get("train_crop_seconds") else []
+    extras += ["bfloat16"] if recipe.get("mixed_precision", "no") == "bf16" else []
     return ", ".join([f"{recipe['epochs']:g} epochs", f"lr {recipe['learning_rate']:g}", *extras])

@@ -139,6 +139,9 @@ class PretrainConfig:
     seed: int = 0
 
 
+MIXED_PRECISIONS = ("no", "bf16")
+
+
 @dataclass(frozen=True)
 class FinetuneConfig:
     """Fine-tuning with the standard audio-classification head."""
@@ -196,6 +199,12 @@ class FinetuneConfig:
     # and the windows vary what a model sees of a voice from epoch to epoch. Needs the CNN to run on
     # the waveform (not its precomputed outputs).
     train_crop_seconds: float = 0.0
+    # "bf16": train under bfloat16 autocast (the Trainer's ``bf16``; weights, optimiser and the saved
+    # model stay float32), "no": float32 throughout. On a CPU with bfloat16 arithmetic (AVX512-BF16,
+    # AMX) a words step was 1.5-1.8x faster here with the attention computed eagerly, which bfloat16
+    # runs on a CPU use (torch's fused attention backward is several times slower in bfloat16 there;
+    # benchmarks/bf16_step.py). A CPU without it emulates bfloat16, and may be slower than float32.
+    mixed_precision: str = "no"
     random_init_control: bool = True
     bootstrap: int = 1000
     # Fine-tuning seeds: every later chapter reports the mean and spread over the models of these
@@ -208,6 +217,8 @@ class FinetuneConfig:
         check_pooling(self.pooling)
         if self.train_crop_seconds < 0:
             raise ValueError(f"train_crop_seconds must be 0 (whole clips) or positive, got {self.train_crop_seconds}")
+        if self.mixed_precision not in MIXED_PRECISIONS:
+            raise ValueError(f"mixed_precision must be one of {MIXED_PRECISIONS}, got {self.mixed_precision!r}")
 
 
 @dataclass(frozen=True)
@@ -447,6 +458,9 @@ def _mini() -> Profile:
         # standard deviation (pooling="mean+std", heads.py) for 15 epochs stayed below this recipe on
         # validation (not published), and with the lowest 3 CNN blocks frozen HuBERT speakers barely
         # learned (validation 0.06 after 5 of 10 epochs, a CPU trial). Chapter 02.
+        # Float32: with bfloat16 autocast for both tasks (FinetuneConfig.mixed_precision) `make models`
+        # took 1.5 h instead of about 2.5 and every target held but one, WavLM's words margin over its
+        # trainable-CNN control (+0.009 [-0.004, +0.023]); not published, chapter 02.
         task_finetune=(("speakers", (("epochs", 30.0), ("evaluations", 30), ("learning_rate", 1e-3))),
                        # Words: 2 epochs of batch 8 (four times the steps per epoch of batch 32), two
                        # validation passes per epoch. Against 3 epochs of batch 32 it costs about 0.6

@@ -185,6 +185,12 @@ def _features_of(folder: Path, index: dict[str, int], split: Any) -> torch.Tenso
 DROPOUT_SETTINGS = ("hidden_dropout", "attention_dropout", "activation_dropout", "feat_proj_dropout")
 
 
+#: Attention for bfloat16 training on a CPU: torch's fused (SDPA) attention backward there is several
+#: times slower in bfloat16 than in float32 and ate the whole gain (a wav2vec2 words step of 8 clips:
+#: 0.101 s with SDPA against 0.062 s eager, 0.111 s in float32; benchmarks/bf16_step.py).
+BF16_CPU_ATTENTION = "eager"
+
+
 def build_classifier(source: str | Path, n_classes: int, class_names: list[str], random_init: bool,
                      mask_time_prob: float | None = None, dropout: float | None = None, pooling: str = "mean"):
     """The audio-classification model on a backbone (pre-trained, or its architecture only).
@@ -295,6 +301,7 @@ def _training_args(cfg: FinetuneConfig, out: Path, device: str, n_train: int, pr
         disable_tqdm=not progress,
         dataloader_num_workers=0,
         use_cpu=device == "cpu",
+        bf16=cfg.mixed_precision == "bf16",
         seed=seed,
         data_seed=seed,
         remove_unused_columns=False,
@@ -436,6 +443,8 @@ def finetune(
         torch.manual_seed(seed)
         model = build_classifier(source, len(train.classes), list(train.classes), random_init,
                                  cfg.mask_time_prob, cfg.dropout, cfg.pooling)
+        if cfg.mixed_precision == "bf16" and device == "cpu":
+            model.set_attn_implementation(BF16_CPU_ATTENTION)
         frozen = not train_cnn
         # the lowest CNN blocks stay frozen although the CNN trains (pre-trained runs only)
         lower_frozen = cfg.frozen_cnn_blocks if train_cnn and not random_init else 0

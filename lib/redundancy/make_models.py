@@ -312,10 +312,11 @@ def _write_trials(profile: Profile, trials: dict[str, dict[float, float]]) -> No
     root = publish.models_root(profile.name)
     root.mkdir(parents=True, exist_ok=True)
     record = publish.read_lr_sweep(profile.name) or {}
+    swept = {family: profile.finetune_for("words", family) for family in trials}  # the trials train words
     record |= {family: {"validation_accuracy": {str(lr): acc for lr, acc in sorted(results.items())},
                        "chosen": choose_learning_rate(results),
                        "evaluations": profile.finetune.lr_sweep_evaluations,
-                       "of_evaluations": profile.finetune.evaluations, "epochs": profile.finetune.epochs}
+                       "of_evaluations": swept[family].evaluations, "epochs": swept[family].epochs}
               for family, results in trials.items()}
     (root / publish.LR_SWEEP_FILE).write_text(json.dumps(record, indent=2, sort_keys=True))
 

@@ -68,6 +68,7 @@ ADDED_SETTINGS: dict[tuple[str, str], Any] = {("finetune", "head_lr_multiplier")
                                                ("finetune", "frozen_cnn_blocks"): 0,
                                                ("finetune", "pooling"): "mean",
                                                ("finetune", "train_crop_seconds"): 0.0,
+                                               ("finetune", "mixed_precision"): "no",
                                                **{("model", name): list(value)
                                                   for name, value in FRONT_END_DEFAULTS.items()}}
 #: The same for whole profile fields added to the recipe later (``Profile.task_finetune``).
